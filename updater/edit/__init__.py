@@ -1,0 +1,1 @@
+"""Find image references in config files and rewrite them byte-minimally."""
