@@ -68,9 +68,7 @@ def split_domain(name: str) -> tuple[str, str]:
     ``localhost``, or has an uppercase letter (which no path component may have).
     """
     first, sep, rest = name.partition("/")
-    if sep and (
-        "." in first or ":" in first or first == "localhost" or first.lower() != first
-    ):
+    if sep and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
         domain, path = first, rest
     else:
         domain, path = DOCKER_HUB, name
@@ -125,7 +123,9 @@ def validate_name(name: str, *, original: str | None = None) -> None:
     first, sep, rest = name.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
         if not _DOMAIN_RE.match(first):
-            raise InvalidReference(f"invalid image reference {shown!r}: bad registry host {first!r}")
+            raise InvalidReference(
+                f"invalid image reference {shown!r}: bad registry host {first!r}"
+            )
         path = rest
     else:
         path = name
@@ -148,7 +148,8 @@ def validate_digest(digest: str, *, original: str) -> None:
     expected = _KNOWN_DIGEST_LENGTHS.get(algorithm)
     if expected is not None and len(hexpart) != expected:
         raise InvalidReference(
-            f"invalid image reference {original!r}: {algorithm} digest must have {expected} hex digits"
+            f"invalid image reference {original!r}: "
+            f"{algorithm} digest must have {expected} hex digits"
         )
 
 
@@ -210,7 +211,9 @@ def parse_change(text: str, *, aliases: tuple[str, ...] = ()) -> Change:
     old, sep, new = text.partition("=")
     if sep:
         if not old or not new:
-            raise InvalidReference(f"invalid image change {text!r}: expected OLD=NEW[:TAG][@DIGEST]")
+            raise InvalidReference(
+                f"invalid image change {text!r}: expected OLD=NEW[:TAG][@DIGEST]"
+            )
         old_ref = parse(old)
         if old_ref.tag or old_ref.digest:
             raise InvalidReference(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
-from updater.edit.model import Plan
+from updater.edit.model import Plan, Record
+from updater.edit.site import Site, Skip
 
 
 def render_diff(plan: Plan, *, color: bool = False) -> str:
@@ -20,6 +22,195 @@ def render_diff(plan: Plan, *, color: bool = False) -> str:
             if not line.endswith("\n"):
                 line += "\n\\ No newline at end of file\n"
             if color and line.startswith(("+", "-")) and not line.startswith(("+++", "---")):
-                line = ("\x1b[32m" if line[0] == "+" else "\x1b[31m") + line.rstrip("\n") + "\x1b[0m\n"
+                line = (
+                    ("\x1b[32m" if line[0] == "+" else "\x1b[31m") + line.rstrip("\n") + "\x1b[0m\n"
+                )
             chunks.append(line)
     return "".join(chunks)
+
+
+# --------------------------------------------------------------------------- delivery texts
+# Commit messages and PR/MR titles and bodies, all rendered from the plan's records.
+
+DEFAULT_MESSAGE = "Update {summary}\n\n{details}"
+SKIP_CI_MARKER = "[skip ci]"  # honoured by GitHub Actions and GitLab CI alike
+PROPOSAL_MARKER = "gitops-updater"
+
+
+def _version(ref: str) -> str:
+    from updater.reference import split_reference
+
+    parsed = split_reference(ref)
+    if parsed.tag and parsed.digest:
+        return f"{parsed.tag}@{parsed.digest[:19]}"
+    return parsed.tag or (parsed.digest or ref)[:19]
+
+
+def _image_lines(plan: Plan) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    from updater.reference import familiar_name
+
+    rows = []
+    for update in plan.image_updates():
+        old = ", ".join(dict.fromkeys(_version(r) for r in update.old_refs))
+        rows.append((familiar_name(update.repository), old, _version(update.new_ref), update.files))
+    return rows
+
+
+def message_variables(plan: Plan, *, base: str | None = None) -> dict[str, str]:
+    rows = _image_lines(plan)
+    files = tuple(dict.fromkeys(e.path for e in plan.edits))
+    details = "\n".join(
+        f"- {r.file}:{r.line} {r.yaml_path}: {r.old} -> {r.new}" for r in plan.records
+    )
+    return {
+        "summary": ", ".join(f"{name} {old} -> {new}" for name, old, new, _ in rows),
+        "images": ", ".join(name for name, *_ in rows),
+        "old": ", ".join(old for _, old, _, _ in rows),
+        "new": ", ".join(new for _, _, new, _ in rows),
+        "files": ", ".join(files),
+        "count": str(len(rows)),
+        "base": base or "",
+        "details": details,
+    }
+
+
+def commit_message(
+    plan: Plan, template: str | None = None, *, base: str | None = None, skip_ci: bool = False
+) -> str:
+    """The commit message: ``template`` with {summary} {images} {old} {new} {files} {count}
+    {base} {details}; ``skip_ci`` appends ``[skip ci]`` to the subject line."""
+    variables = message_variables(plan, base=base)
+    try:
+        text = (template or DEFAULT_MESSAGE).replace("\\n", "\n").format_map(variables)
+    except (KeyError, IndexError, ValueError) as error:
+        from updater.errors import UsageError
+
+        known = " ".join("{" + k + "}" for k in variables)
+        raise UsageError(f"--message: bad template ({error}); variables: {known}") from None
+    subject, sep, rest = text.strip("\n").partition("\n")
+    if skip_ci and SKIP_CI_MARKER not in text:
+        subject = f"{subject} {SKIP_CI_MARKER}"
+    return f"{subject}{sep}{rest}".rstrip("\n") + "\n"
+
+
+def pull_request_title(plan: Plan) -> str:
+    rows = _image_lines(plan)
+    if len(rows) == 1:
+        name, _, new, _ = rows[0]
+        title = f"Update {name} to {new}"
+    else:
+        title = f"Update {len(rows)} images: " + ", ".join(f"{n} {new}" for n, _, new, _ in rows)
+    return title if len(title) <= 200 else title[:199] + "…"
+
+
+def pull_request_body(plan: Plan, *, base: str, images: tuple[str, ...] = ()) -> str:
+    """Markdown: a table of image, old -> new and files, then every changed value. The
+    hidden marker names the image set so a later run can tell which PRs it supersedes."""
+    import json
+
+    lines = [
+        f"This updates container images in `{base}`.",
+        "",
+        "| Image | Old | New | Files |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, old, new, files in _image_lines(plan):
+        shown = "<br>".join(f"`{f}`" for f in files)
+        lines.append(f"| `{name}` | `{old}` | `{new}` | {shown} |")
+    lines += ["", "<details><summary>Changed values</summary>", ""]
+    for r in plan.records:
+        lines.append(f"- `{r.file}:{r.line}` `{r.yaml_path}`: `{r.old}` -> `{r.new}`")
+    lines += ["", "</details>", ""]
+    marker = json.dumps({"images": sorted(images), "base": base}, sort_keys=True)
+    lines.append(f"<!-- {PROPOSAL_MARKER}: {marker} -->")
+    lines.append("*Opened by gitops-updater. Rerunning it updates this pull request.*")
+    return "\n".join(lines) + "\n"
+
+
+def proposal_images(body: str) -> tuple[str, ...] | None:
+    """The image set recorded in a PR/MR body by :func:`pull_request_body`."""
+    import json
+    import re
+
+    match = re.search(rf"<!-- {PROPOSAL_MARKER}: (\{{.*?\}}) -->", body or "")
+    if not match:
+        return None
+    try:
+        data = json.loads(match.group(1))
+    except ValueError:
+        return None
+    images = data.get("images")
+    return tuple(images) if isinstance(images, list) else None
+
+
+def site_json(site: Site) -> dict[str, Any]:
+    return {
+        "file": site.file,
+        "line": site.line,
+        "kind": site.kind,
+        "image": site.image,
+        "repository": site.repository,
+        "tag": site.ref.tag,
+        "digest": site.ref.digest,
+        "yaml_path": site.path,
+        "policy": site.policy,
+    }
+
+
+def scan_table(sites: list[Site], skips: list[Skip]) -> str:
+    rows = [(f"{s.file}:{s.line}", s.kind, s.image or f"({s.policy})") for s in sites]
+    rows += [
+        (f"{s.file}:{s.line}", "skipped", f"{s.reason}: {s.value}".rstrip(": ")) for s in skips
+    ]
+    if not rows:
+        return "no image references found\n"
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    header = ("FILE:LINE", "KIND", "IMAGE")
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=False)]
+    lines = [f"{header[0]:<{widths[0]}}  {header[1]:<{widths[1]}}  {header[2]}"]
+    lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in rows]
+    return "\n".join(lines) + "\n"
+
+
+def record_json(record: Record) -> dict[str, Any]:
+    return {
+        "file": record.file,
+        "line": record.line,
+        "yaml_path": record.yaml_path,
+        "kind": record.kind,
+        "repository": record.repository,
+        "old": record.old,
+        "new": record.new,
+        "old_ref": record.old_ref,
+        "new_ref": record.new_ref,
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "changed": plan.changed,
+        "changes": [record_json(r) for r in plan.records],
+        "images": [
+            {
+                "repository": u.repository,
+                "old_refs": list(u.old_refs),
+                "new_ref": u.new_ref,
+                "files": list(u.files),
+            }
+            for u in plan.image_updates()
+        ],
+        "files": [e.path for e in plan.edits],
+        "unmatched": [str(c) for c in plan.unmatched],
+        "up_to_date": [str(c) for c in plan.up_to_date],
+    }
+
+
+def summary(plan: Plan) -> str:
+    """One line per image for people: what changed, or why nothing did."""
+    lines = [
+        f"{u.repository}: {', '.join(u.old_refs)} -> {u.new_ref} ({len(u.files)} file"
+        f"{'s' if len(u.files) != 1 else ''})"
+        for u in plan.image_updates()
+    ]
+    lines += [f"{c}: already up to date" for c in plan.up_to_date]
+    return "\n".join(lines)

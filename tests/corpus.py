@@ -1,0 +1,33 @@
+"""The shared corpus laid out at its original paths (file names matter: kustomization.yaml)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def corpus_files() -> list[tuple[Path, str]]:
+    """(file in the corpus, its original repo-relative path prefixed by owner__repo)."""
+    rows = []
+    for line in (CORPUS / "SOURCES.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 5 or "/" not in cells[1] or cells[0] in ("category", "---"):
+            continue
+        category, repo, path = cells[0], cells[1], cells[2]
+        flat = f"{repo.replace('/', '__')}__{path.replace('/', '__')}"
+        source = CORPUS / category / flat
+        if source.exists():
+            rows.append((source, f"{repo.replace('/', '__')}/{path}"))
+    return rows
+
+
+def lay_out(target: Path) -> list[str]:
+    relatives = []
+    for source, relative in corpus_files():
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+        relatives.append(relative)
+    return relatives

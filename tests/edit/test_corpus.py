@@ -1,0 +1,94 @@
+"""Every reference scan reports in the real-world corpus can be set to a new value with
+zero collateral bytes, and values that must be left alone are never touched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import lay_out
+from tests.edit.checks import assert_only_values_changed
+from updater.edit.planner import plan
+from updater.edit.scan import scan_repo
+from updater.edit.site import Site
+from updater.reference import Change
+
+NEW_DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.fixture(scope="module")
+def corpus_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    lay_out(root)
+    return root
+
+
+def change_for(site: Site) -> Change:
+    repository = site.repository
+    if repository is None or site.kind == "marker":
+        assert site.policy is not None, f"{site.file}:{site.line}: site with no repository"
+        return Change(
+            repository=repository or "example.invalid/unknown",
+            spelled=site.ref.name or "unknown",
+            tag="9.9.9-test",
+            digest=NEW_DIGEST,
+            aliases=(site.policy,),
+        )
+    return Change(
+        repository=repository,
+        spelled=site.ref.name,
+        tag="9.9.9-test",
+        digest=NEW_DIGEST if site.ref.digest else None,
+    )
+
+
+def sites() -> list[tuple[str, int]]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        lay_out(Path(directory))
+        return [(s.file, s.line) for s in scan_repo(Path(directory)).sites]
+
+
+def test_corpus_is_laid_out_and_scanned(corpus_repo: Path) -> None:
+    result = scan_repo(corpus_repo)
+    kinds = {s.kind for s in result.sites}
+    assert kinds == {"kustomize", "helm", "manifest", "argocd", "compose", "marker"}
+    assert len(result.sites) > 150
+    reasons = {s.reason for s in result.skips}
+    assert "environment placeholder" in reasons
+
+
+@pytest.mark.parametrize(("file", "line"), sites())
+def test_every_reference_edits_with_zero_collateral_bytes(
+    corpus_repo: Path, file: str, line: int
+) -> None:
+    site = next(
+        s for s in scan_repo(corpus_repo, [file]).sites if s.line == line and s.file == file
+    )
+    change = change_for(site)
+    result = plan(corpus_repo, [change], paths=[file])
+    assert change not in result.unmatched
+    edit = next(e for e in result.edits if e.path == file)
+    assert_only_values_changed(edit)
+    assert edit.old_text.startswith("\ufeff") == edit.new_text.startswith("\ufeff")
+    assert ("\r\n" in edit.old_text) == ("\r\n" in edit.new_text)
+
+
+def test_wildcard_patterns_are_never_rewritten(corpus_repo: Path) -> None:
+    policy = "fluxcd__flux2-multi-tenancy/infrastructure/kyverno-policies/verify-flux-images.yaml"
+    change = Change(
+        repository="ghcr.io/fluxcd/image-reflector-controller",
+        spelled="ghcr.io/fluxcd/image-reflector-controller",
+        tag="v9",
+    )
+    result = plan(corpus_repo, [change], paths=[policy])
+    assert not result.edits
+
+
+def test_env_placeholders_are_never_rewritten(corpus_repo: Path) -> None:
+    compose = "temporalio__docker-compose/docker-compose.yml"
+    change = Change(repository="docker.io/library/postgres", spelled="postgres", tag="17")
+    result = plan(corpus_repo, [change], paths=[compose])
+    assert not result.edits

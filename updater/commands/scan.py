@@ -1,0 +1,31 @@
+"""``scan``: list every image reference the repo deploys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from updater.edit.scan import scan_repo
+from updater.errors import UsageError
+from updater.report import scan_table, site_json
+
+
+def run(repo: str, paths: Sequence[str], *, as_json: bool, show_skipped: bool) -> int:
+    root = Path(repo)
+    if not root.is_dir():
+        raise UsageError(f"--repo {repo}: not a directory (scan reads a local checkout)")
+    result = scan_repo(root, paths)
+    if as_json:
+        rows = [site_json(site) for site in result.sites]
+        if show_skipped:
+            rows += [
+                {"file": s.file, "line": s.line, "skipped": s.reason, "value": s.value}
+                for s in result.skips
+            ]
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(scan_table(result.sites, result.skips if show_skipped else []), nl=False)
+    return 0

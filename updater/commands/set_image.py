@@ -1,0 +1,95 @@
+"""``set-image``: IMAGE arguments -> changes -> plan -> delivery -> report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from updater.deliver import DeliveryRequest, DeliveryResult, deliver
+from updater.edit.model import Plan
+from updater.edit.planner import plan
+from updater.edit.site import ResolveDigest
+from updater.errors import NoMatchError, UsageError
+from updater.reference import Change, InvalidReference, parse_change
+from updater.report import plan_json, render_diff, summary
+
+
+@dataclass(frozen=True)
+class SetImageRequest:
+    repo: str
+    paths: tuple[str, ...]
+    mode: str
+    images: tuple[str, ...]
+    allow_no_match: bool = False
+    as_json: bool = False
+    aliases: tuple[str, ...] = ()
+    delivery: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_changes(images: tuple[str, ...], aliases: tuple[str, ...]) -> list[Change]:
+    changes = []
+    for text in images:
+        try:
+            changes.append(parse_change(text, aliases=aliases))
+        except InvalidReference as error:
+            raise UsageError(str(error)) from None
+    return changes
+
+
+def registry_resolver() -> ResolveDigest | None:
+    """Digest lookups through the registry client, when it is available."""
+    import importlib
+
+    try:
+        module = importlib.import_module("updater.registry")
+    except ImportError:
+        return None
+    resolver: ResolveDigest | None = getattr(module, "resolve_digest", None)
+    return resolver
+
+
+def make_planner(changes: list[Change], paths: tuple[str, ...], allow_no_match: bool) -> Any:
+    def make_plan(root: Path) -> Plan:
+        result = plan(root, changes, paths=paths, resolve_digest=registry_resolver())
+        if result.unmatched and not allow_no_match:
+            names = ", ".join(str(c) for c in result.unmatched)
+            where = f" under {', '.join(paths)}" if paths else ""
+            raise NoMatchError(
+                f"{names}: image referenced nowhere{where} "
+                "(run `updater scan` to list references, or pass --allow-no-match)"
+            )
+        return result
+
+    return make_plan
+
+
+def run(request: SetImageRequest) -> int:
+    changes = parse_changes(request.images, request.aliases)
+    result = deliver(
+        DeliveryRequest(
+            repo=request.repo, mode=request.mode, paths=request.paths, options=request.delivery
+        ),
+        make_planner(changes, request.paths, request.allow_no_match),
+    )
+    print_result(result, as_json=request.as_json)
+    return 0
+
+
+def print_result(result: DeliveryResult, *, as_json: bool) -> None:
+    if as_json:
+        report = plan_json(result.plan)
+        report["delivery"] = result.as_json()
+        click.echo(json.dumps(report, indent=2))
+        return
+    if result.mode == "dry-run":
+        click.echo(render_diff(result.plan, color=sys.stdout.isatty()), nl=False)
+    text = summary(result.plan)
+    if text:
+        click.echo(text, err=True)
+    if not result.plan.changed:
+        click.echo("nothing to change", err=True)

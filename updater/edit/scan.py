@@ -1,0 +1,163 @@
+"""Which files are candidates, and every reference in a file, by kind."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+
+from updater.edit import argocd, helm, kustomize, manifests, markers
+from updater.edit.document import Document, get, parse, read_text
+from updater.edit.site import Site, Skip
+from updater.errors import EditError, UsageError
+
+YAML_SUFFIXES = (".yaml", ".yml")
+SKIPPED_DIRS = frozenset({".git", ".github", "node_modules", ".hg", ".svn"})
+# Files in a config repo that are not deployed configuration.
+SKIPPED_FILES = frozenset(
+    {".image-updater.yaml", ".image-updater.yml", ".gitlab-ci.yml", ".pre-commit-config.yaml"}
+)
+HELM_RELEASE_GROUP = "helm.toolkit.fluxcd.io"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path
+    relative: str  # with '/', for messages and reports
+    explicit: bool = False  # named (or directly under a directory named) by --path
+
+
+@dataclass
+class ScanResult:
+    sites: list[Site] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+
+
+def is_candidate_name(name: str) -> bool:
+    return name.endswith(YAML_SUFFIXES) or name == "Kustomization"
+
+
+def candidates(root: Path, paths: Sequence[str] = ()) -> Iterator[Candidate]:
+    """Every YAML file under ``root`` (or under each of ``paths``), sorted, each once.
+
+    A file that is a symlink leaving the repo is an error; directory symlinks are not
+    followed (they would make files appear twice or leave the repo).
+    """
+    real_root = root.resolve()
+    starts = [_inside(root, real_root, p) for p in paths] if paths else [root]
+    seen: set[str] = set()
+    for start in starts:
+        explicit = bool(paths)
+        if start.is_file():
+            found: Iterator[Candidate] = iter([_candidate(root, real_root, start, explicit)])
+        else:
+            found = _walk(root, real_root, start, explicit)
+        for candidate in found:
+            if candidate.relative not in seen:
+                seen.add(candidate.relative)
+                yield candidate
+
+
+def _inside(root: Path, real_root: Path, given: str) -> Path:
+    path = (root / given) if not os.path.isabs(given) else Path(given)
+    if not path.exists():
+        raise UsageError(f"--path {given}: no such file or directory in {root}")
+    if not path.resolve().is_relative_to(real_root):
+        raise EditError(f"--path {given}: leaves the repository")
+    return path
+
+
+def _walk(root: Path, real_root: Path, start: Path, explicit: bool) -> Iterator[Candidate]:
+    for directory, dirs, files in os.walk(start):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        here = Path(directory)
+        if here.name == "templates" and (here.parent / "Chart.yaml").exists():
+            dirs[:] = []
+            continue  # Helm chart templates are Go templates, not YAML to edit
+        for name in sorted(files):
+            if is_candidate_name(name) and name not in SKIPPED_FILES:
+                yield _candidate(root, real_root, here / name, explicit and here == start)
+
+
+def _candidate(root: Path, real_root: Path, path: Path, explicit: bool) -> Candidate:
+    relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+        raise EditError(f"{relative}: symlink leaves the repository ({os.readlink(path)})")
+    return Candidate(path=path, relative=relative, explicit=explicit)
+
+
+def load(candidate: Candidate) -> Document:
+    return parse(read_text(candidate.path, candidate.relative), candidate.relative)
+
+
+def find_all(document: Document, file_name: str) -> list[Site | Skip]:
+    """Every site and skipped value of a parsed file, each set of fields once."""
+    found: list[Site | Skip] = []
+    seen_fields: dict[frozenset[int], int] = {}
+
+    def add(items: Iterator[Site | Skip]) -> None:
+        for item in items:
+            if isinstance(item, Site):
+                key = frozenset(id(f.node) for f in item.fields.values())
+                if key in seen_fields:
+                    # A setter marker on a field another kind found: the marker's
+                    # explicit policy wins, so aliases reach it.
+                    if item.policy is not None:
+                        found[seen_fields[key]] = item
+                    continue
+                seen_fields[key] = len(found)
+            found.append(item)
+
+    for root in document.roots:
+        add(_root_sites(document, root, file_name))
+    add(markers.find(document))
+    return found
+
+
+def _root_sites(document: Document, root: Node, file_name: str) -> Iterator[Site | Skip]:
+    if not isinstance(root, MappingNode):
+        return
+    if kustomize.is_kustomization(file_name):
+        yield from kustomize.find(document, root)
+    elif argocd.is_source_file(file_name):
+        yield from argocd.find_in_source(document, root, "")
+    elif argocd.is_application(root):
+        yield from argocd.find(document, root)
+    elif manifests.is_kubernetes_object(root):
+        prune: frozenset[int] = frozenset()
+        if _is_helm_release(root):
+            values = get(get(root, "spec"), "values")
+            if isinstance(values, MappingNode):
+                yield from helm.find(document, values, "spec.values")
+                prune = frozenset({id(values)})
+        if manifests.deploys_images(root):
+            yield from manifests.find(document, root, prune)
+    elif manifests.is_compose(root):
+        yield from manifests.find_compose(document, root)
+    else:
+        yield from helm.find(document, root)
+
+
+def _is_helm_release(root: Node) -> bool:
+    api_version = get(root, "apiVersion")
+    kind = get(root, "kind")
+    return (
+        isinstance(api_version, ScalarNode)
+        and api_version.value.startswith(HELM_RELEASE_GROUP + "/")
+        and isinstance(kind, ScalarNode)
+        and kind.value == "HelmRelease"
+    )
+
+
+def scan_repo(root: Path, paths: Sequence[str] = ()) -> ScanResult:
+    result = ScanResult()
+    for candidate in candidates(root, paths):
+        for item in find_all(load(candidate), candidate.path.name):
+            if isinstance(item, Site):
+                result.sites.append(item)
+            else:
+                result.skips.append(item)
+    return result

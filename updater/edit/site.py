@@ -1,0 +1,237 @@
+"""A found image reference (a ``Site``) and how a ``Change`` applies to it.
+
+A site is made of one or more scalar fields with roles: ``ref`` (a whole reference in
+one string), ``name``, ``registry`` + ``repository``, ``tag``, ``digest`` (or ``sha``,
+hex only). Every file kind reduces to sites, so the rules below are written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+from updater.errors import EditError
+from updater.reference import (
+    Change,
+    ImageRef,
+    InvalidReference,
+    format_reference,
+    normalise_name,
+    split_domain,
+    split_reference,
+    validate_name,
+)
+
+ResolveDigest = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class Field:
+    node: ScalarNode
+    path: str  # YAML path, e.g. "images[0].newTag"
+    prefix: str = ""  # text kept before the reference ("alias=" in Argo CD image lists)
+
+
+@dataclass(frozen=True)
+class Site:
+    file: str
+    kind: str  # kustomize | helm | manifest | argocd | compose | marker
+    path: str
+    line: int
+    ref: ImageRef  # the effective reference, spelled as the file spells it
+    repositories: frozenset[str]  # normalised names this site answers to
+    fields: dict[str, Field]
+    mapping: MappingNode | None = None  # block mapping that missing keys may be added to
+    insert_keys: dict[str, str] = field(default_factory=dict)  # role -> key name to add
+    policy: str | None = None  # setter marker policy ("ns:name")
+
+    @property
+    def image(self) -> str:
+        return str(self.ref)
+
+    @property
+    def repository(self) -> str | None:
+        if name_is_valid(self.ref.name):
+            return self.ref.repository
+        return min(self.repositories) if self.repositories else None
+
+
+@dataclass(frozen=True)
+class Skip:
+    file: str
+    line: int
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    role: str
+    field: Field
+    value: str
+
+
+@dataclass(frozen=True)
+class Insertion:
+    mapping: MappingNode
+    key: str
+    value: str
+    after: ScalarNode  # the new line goes after this scalar's line
+
+
+@dataclass(frozen=True)
+class Outcome:
+    assignments: tuple[Assignment, ...]
+    insertions: tuple[Insertion, ...]
+    old_ref: str
+    new_ref: str
+
+
+def name_is_valid(name: str) -> bool:
+    try:
+        validate_name(name)
+    except InvalidReference:
+        return False
+    return True
+
+
+def repositories_of(*names: str) -> frozenset[str]:
+    return frozenset(normalise_name(n) for n in names if n and name_is_valid(n))
+
+
+def parse_tag_value(value: str) -> tuple[str | None, str | None]:
+    """A Helm ``tag`` may carry ``TAG@DIGEST``."""
+    tag, _, digest = value.partition("@")
+    return (tag or None), (digest or None)
+
+
+def sha_to_digest(value: str) -> str | None:
+    if not value:
+        return None
+    return value if ":" in value else f"sha256:{value}"
+
+
+def _target(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> ImageRef:
+    old = site.ref
+    new_name = change.new_name or old.name
+    new_tag = change.tag if change.tag is not None else old.tag
+    if change.digest is not None:
+        new_digest: str | None = change.digest
+    elif old.digest and (new_tag != old.tag or new_name != old.name):
+        new_digest = _resolve(site, normalise_name(new_name), new_tag, resolve_digest)
+    else:
+        new_digest = old.digest
+    return ImageRef(name=new_name, tag=new_tag, digest=new_digest)
+
+
+def _resolve(site: Site, repository: str, tag: str | None, resolve: ResolveDigest | None) -> str:
+    where = f"{site.file}:{site.line}"
+    if tag is None:
+        raise EditError(f"{where}: {site.image} pins a digest; give the new digest (NAME@DIGEST)")
+    if resolve is None:
+        raise EditError(
+            f"{where}: {site.image} pins a digest and no registry lookup is available; "
+            "give IMAGE:TAG@DIGEST"
+        )
+    return resolve(repository, tag)
+
+
+def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> Outcome | None:
+    """The field writes that make ``site`` reference the change's image; None when the
+    site already does."""
+    new = _target(site, change, resolve_digest)
+    wanted: dict[str, str] = {}
+    fields = site.fields
+    if "ref" in fields:
+        wanted["ref"] = format_reference(new.name, new.tag, new.digest)
+    if new.name != site.ref.name:
+        if "name" in fields or "name" in site.insert_keys:
+            wanted["name"] = new.name
+        if "repository" in fields:
+            if (
+                "registry" in fields
+                and "/" in new.name
+                and split_domain(new.name)[0] != "docker.io"
+            ):
+                registry, _, repository = new.name.partition("/")
+                wanted["registry"] = registry
+                wanted["repository"] = repository
+            else:
+                wanted["repository"] = new.name
+    digest_home = (
+        "digest"
+        if "digest" in fields or "digest" in site.insert_keys
+        else ("sha" if "sha" in fields else None)
+    )
+    if new.tag is not None and ("tag" in fields or "tag" in site.insert_keys):
+        folded = new.digest if digest_home is None and site.kind != "marker" else None
+        wanted["tag"] = f"{new.tag}@{folded}" if folded else new.tag
+    if digest_home == "digest" and (new.digest or "digest" in fields):
+        wanted["digest"] = new.digest or ""
+    elif digest_home == "sha":
+        wanted["sha"] = (new.digest or "").partition(":")[2] if new.digest else ""
+
+    assignments: list[Assignment] = []
+    insertions: list[Insertion] = []
+    for role, value in wanted.items():
+        current = fields.get(role)
+        if current is not None:
+            text = current.prefix + value
+            if current.node.value != text:
+                assignments.append(Assignment(role, current, text))
+        elif value and site.mapping is not None and role in site.insert_keys:
+            anchor = (fields.get("_anchor") or next(iter(fields.values()))).node
+            insertions.append(Insertion(site.mapping, site.insert_keys[role], value, anchor))
+    if not assignments and not insertions:
+        return None
+    return Outcome(
+        assignments=tuple(assignments),
+        insertions=tuple(insertions),
+        old_ref=site.image,
+        new_ref=format_reference(new.name, new.tag, new.digest),
+    )
+
+
+def ref_site(
+    *,
+    file: str,
+    kind: str,
+    path: str,
+    node: ScalarNode,
+    prefix: str = "",
+    extra_names: tuple[str, ...] = (),
+) -> Site | Skip:
+    """A site whose whole reference is one string (manifests, compose, image: "r:t")."""
+    value = node.value[len(prefix) :]
+    reason = unsupported_reason(value)
+    if reason:
+        return Skip(file, int(node.start_mark.line) + 1, node.value, reason)
+    ref = split_reference(value)
+    if not name_is_valid(ref.name):
+        return Skip(file, int(node.start_mark.line) + 1, node.value, "not an image reference")
+    return Site(
+        file=file,
+        kind=kind,
+        path=path,
+        line=int(node.start_mark.line) + 1,
+        ref=ref,
+        repositories=repositories_of(ref.name, *extra_names),
+        fields={"ref": Field(node, path, prefix)},
+    )
+
+
+def unsupported_reason(value: str) -> str | None:
+    """Values a bot must leave alone, and why."""
+    if not value.strip():
+        return "empty"
+    if "{{" in value or "{%" in value:
+        return "template expression"
+    if "${" in value or value.startswith("$"):
+        return "environment placeholder"
+    if "*" in value or "?" in value:
+        return "wildcard pattern"
+    if any(ch.isspace() for ch in value):
+        return "contains white space"
+    return None
