@@ -3,44 +3,53 @@
 from __future__ import annotations
 
 import difflib
+import re
 
-from updater.edit.model import FileEdit
+from updater.edit.model import FileEdit, Record
+
+INSERTED_LINE = re.compile(r"^\s*(- )?(images|name|newName|newTag|digest|tag):( .*)?$")
+
+
+def _same_but_value(old: str, new: str, number: int, replaced: list[Record]) -> bool:
+    restored = new
+    for record in replaced:
+        if record.line == number:
+            if record.old:
+                restored = restored.replace(record.new, record.old, 1)
+            else:
+                restored = restored.replace(f'"{record.new}"', '""', 1)
+    if restored == old:
+        return True
+    return restored.replace('"', "").replace("'", "") == old.replace('"', "").replace("'", "")
 
 
 def assert_only_values_changed(edit: FileEdit) -> None:
     """Lines differ only where a record says, and only by the recorded value (quotes
-    may be added around a value that needs them); inserted lines are exactly the keys
-    the records add."""
-    old_lines = edit.old_text.splitlines(keepends=True)
-    new_lines = edit.new_text.splitlines(keepends=True)
+    may be added around a value that needs them); every other new line is a key the
+    records say was inserted."""
+    # Without line ends: adding a key after a last line with no newline gives that
+    # line one, and that is not a change of its content.
+    old_lines = edit.old_text.splitlines()
+    new_lines = edit.new_text.splitlines()
     replaced = [r for r in edit.records if not r.inserted]
-    inserted = [r for r in edit.records if r.inserted]
+    inserted_count = 0
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        if tag == "insert":
-            for line in new_lines[b1:b2]:
-                assert any(
-                    r.new.strip('"') in line or "images:" in line or "name:" in line
-                    for r in inserted
-                ), f"unexpected new line {line!r}"
-            continue
-        assert tag == "replace" and a2 - a1 == b2 - b1, f"lines changed shape: {tag}"
-        for number, (old, new) in enumerate(
-            zip(old_lines[a1:a2], new_lines[b1:b2], strict=True), a1 + 1
-        ):
-            restored = new
-            for record in replaced:
-                if record.line == number:
-                    if record.old:
-                        restored = restored.replace(record.new, record.old, 1)
-                    else:
-                        restored = restored.replace(f'"{record.new}"', '""', 1)
-            unquoted_old = old.replace('"', "").replace("'", "")
-            unquoted_new = restored.replace('"', "").replace("'", "")
-            assert restored == old or unquoted_new == unquoted_old, (
-                f"line {number}: more than the value changed: {old!r} -> {new!r}"
-            )
+        assert tag in ("insert", "replace"), f"lines removed: {old_lines[a1:a2]!r}"
+        pending = list(new_lines[b1:b2])
+        for number in range(a1 + 1, a2 + 1):
+            old = old_lines[number - 1]
+            while pending and not _same_but_value(old, pending[0], number, replaced):
+                line = pending.pop(0)
+                assert INSERTED_LINE.match(line), f"unexpected line {line!r}"
+                inserted_count += 1
+            assert pending, f"line {number}: more than the value changed: {old!r}"
+            pending.pop(0)
+        for line in pending:
+            assert INSERTED_LINE.match(line), f"unexpected line {line!r}"
+            inserted_count += 1
+    assert bool(inserted_count) == any(r.inserted for r in edit.records)
     assert edit.old_text.startswith("\ufeff") == edit.new_text.startswith("\ufeff")
     assert edit.old_text.count("\r\n") <= edit.new_text.count("\r\n")

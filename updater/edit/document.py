@@ -24,7 +24,9 @@ STR_TAG = "tag:yaml.org,2002:str"
 BOM = "\ufeff"
 
 _loader: YAML | None = None
-_resolver = VersionedResolver()
+# Kubernetes tooling still reads YAML 1.1 (yes/no/on/off are booleans, 010 is octal),
+# so a plain value must read as a string under both versions.
+_resolvers = (VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
 # What may stay a plain scalar in any context (block or flow) and still be a string.
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@+=-]*(?::[A-Za-z0-9_./@+=-]+)*$")
 
@@ -145,7 +147,7 @@ def needs_quotes(value: str) -> bool:
     """True if ``value`` written plain would not read back as this same string."""
     if not _PLAIN_SAFE.match(value):
         return True
-    return bool(_resolver.resolve(ScalarNode, value, (True, False)) != STR_TAG)
+    return any(r.resolve(ScalarNode, value, (True, False)) != STR_TAG for r in _resolvers)
 
 
 def render_scalar(node: ScalarNode, value: str) -> str:

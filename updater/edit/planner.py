@@ -172,14 +172,19 @@ def _insert_key(
     new_ref: str,
 ) -> None:
     document = file_plan.document
-    position, lead = _line_end(document.text, document.end(insertion.after))
-    indent = " " * _key_column(insertion.mapping, insertion.after)
+    # After the mapping's last line when that is a plain one-line value, so the new
+    # key lands where a person would add it; else right after the anchor field.
+    last_value = insertion.mapping.value[-1][1]
+    one_line = isinstance(last_value, ScalarNode) and last_value.style not in ("|", ">")
+    after = last_value if one_line else insertion.after
+    position, lead = _line_end(document.text, document.end(after))
+    indent = " " * _key_column(insertion.mapping, after)
     line = f"{indent}{insertion.key}: {render_scalar(ScalarNode('', ''), insertion.value)}"
     newline = _newline(document.text)
     text = f"{lead}{line}" + ("" if lead else newline)
     record = Record(
         file=site.file,
-        line=int(insertion.after.start_mark.line) + 2,
+        line=int(after.end_mark.line) + 2,
         yaml_path=f"{site.path}.{insertion.key}",
         kind=site.kind,
         repository=change.repository,
