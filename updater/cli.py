@@ -23,11 +23,14 @@ MODES = ("dry-run", "write", "commit", "push", "pull-request")
 def mode_options(func: F) -> F:
     """The MODE flags of the contract: one of them, --dry-run by default."""
     for mode in reversed(MODES):
+        # Only --dry-run carries the default: click takes the default of the last
+        # flag declared for a shared destination, so the others must declare none.
+        extra: dict[str, Any] = {"default": True} if mode == "dry-run" else {}
         func = click.option(
             f"--{mode}",
             "mode",
             flag_value=mode,
-            default=mode == "dry-run",
+            **extra,
             help={
                 "dry-run": "Print a unified diff and write nothing (default).",
                 "write": "Write the working tree only.",
@@ -37,6 +40,69 @@ def mode_options(func: F) -> F:
             }[mode],
         )(func)
     return func
+
+
+DELIVERY_KEYS = (
+    "branch", "remote", "forge", "api_url", "project", "token_env", "labels", "reviewers",
+    "assignees", "draft", "auto_merge", "merge_method", "close_superseded", "author",
+    "committer", "message", "skip_ci", "signoff", "max_retries",
+)
+
+
+def delivery_options(func: F) -> F:
+    """Options of --commit/--push/--pull-request. The command receives them as one keyword,
+    ``delivery``: a dict keyed like ``updater.deliver.DeliveryOptions`` (unset ones left out)."""
+    options = [
+        click.option("--branch", metavar="NAME",
+                     help="Base branch to push to / propose against (default: the remote's default,"
+                     " or a local checkout's upstream)."),
+        click.option("--remote", metavar="NAME",
+                     help="Remote of a local --repo to deliver to (default: upstream's, else origin)."),
+        click.option("--forge", type=click.Choice(["github", "gitlab"]),
+                     help="Forge for --pull-request (default: from the remote URL's host)."),
+        click.option("--api-url", metavar="URL",
+                     help="Forge API: GitHub Enterprise https://HOST/api/v3, GitLab https://HOST."),
+        click.option("--project", metavar="OWNER/NAME",
+                     help="Repository on the forge (default: the remote URL's path)."),
+        click.option("--token-env", metavar="VAR",
+                     help="Variable holding the token (default: GITHUB_TOKEN, GH_TOKEN,"
+                     " GITLAB_TOKEN, CI_JOB_TOKEN)."),
+        click.option("--label", "labels", multiple=True, metavar="NAME",
+                     help="Label for the PR/MR (repeatable, or comma-separated)."),
+        click.option("--reviewer", "reviewers", multiple=True, metavar="USER",
+                     help="Reviewer (repeatable; GitHub ORG/TEAM for a team, GitLab user name or id)."),
+        click.option("--assignee", "assignees", multiple=True, metavar="USER",
+                     help="Assignee (repeatable)."),
+        click.option("--draft", is_flag=True, default=None, help="Open the PR/MR as a draft."),
+        click.option("--auto-merge", is_flag=True, default=None,
+                     help="GitHub auto-merge / GitLab merge when the pipeline succeeds."),
+        click.option("--merge-method", type=click.Choice(["merge", "squash", "rebase"]),
+                     help="Merge method for GitHub auto-merge (default: merge)."),
+        click.option("--close-superseded", is_flag=True, default=None,
+                     help="Close the bot's open PRs/MRs whose images this one covers."),
+        click.option("--author", metavar="'NAME <EMAIL>'",
+                     help="Commit author (default: gitops-updater <gitops-updater@users.noreply"
+                     ".github.com>)."),
+        click.option("--committer", metavar="'NAME <EMAIL>'",
+                     help="Committer (default: the author)."),
+        click.option("--message", metavar="TEMPLATE",
+                     help="Commit message template: {summary} {images} {old} {new} {files}"
+                     " {count} {base} {details}."),
+        click.option("--skip-ci", is_flag=True, default=None,
+                     help="Append [skip ci] to the commit subject."),
+        click.option("--signoff", is_flag=True, default=None, help="Add a Signed-off-by trailer."),
+        click.option("--max-retries", type=click.IntRange(min=0), metavar="N",
+                     help="Push retries after losing a race (default: 10)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def pop_delivery(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the delivery options out of a command's keyword arguments (unset ones dropped)."""
+    values = {key: kwargs.pop(key) for key in DELIVERY_KEYS if key in kwargs}
+    return {k: v for k, v in values.items() if v is not None and v != () and v is not False}
 
 
 def run_command(action: Callable[[], int | None]) -> None:
@@ -83,6 +149,7 @@ def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool) -> Non
     metavar="NS:NAME",
     help='Also update fields marked # {"$imagepolicy": "NS:NAME"} (repeatable).',
 )
+@delivery_options
 @click.argument("images", nargs=-1, required=True)
 def set_image(
     repo: str,
@@ -92,10 +159,13 @@ def set_image(
     as_json: bool,
     aliases: tuple[str, ...],
     images: tuple[str, ...],
+    **options: Any,
 ) -> None:
     """Set IMAGE (NAME:TAG, NAME@DIGEST, NAME:TAG@DIGEST or OLD=NEW:TAG) everywhere it is
     referenced."""
     from updater.commands import set_image as command
+
+    delivery = pop_delivery(options)
 
     run_command(
         lambda: command.run(
@@ -107,6 +177,53 @@ def set_image(
                 allow_no_match=allow_no_match,
                 as_json=as_json,
                 aliases=aliases,
+                delivery=delivery,
+            )
+        )
+    )
+
+
+@cli.command()
+@click.option(
+    "--config", "config_path", metavar="FILE",
+    help="Polling config (default: .image-updater.yaml at the root of a local --repo).",
+)  # fmt: skip
+@click.option("--repo", default=".", show_default=True, help="Config repo: a directory or a URL.")
+@mode_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=8, show_default=True,
+    help="Registry lookups at once.",
+)  # fmt: skip
+@delivery_options
+@click.pass_context
+def poll(
+    ctx: click.Context,
+    config_path: str | None,
+    repo: str,
+    mode: str,
+    as_json: bool,
+    workers: int,
+    **options: Any,
+) -> None:
+    """Ask registries for new tags of the images in the config file, pick one per
+    policy, and update the config repo like set-image (the MODE flag wins over the
+    config's delivery.mode)."""
+    from click.core import ParameterSource
+
+    from updater.commands import poll as command
+
+    given = ctx.get_parameter_source("mode") not in (None, ParameterSource.DEFAULT)
+    delivery = pop_delivery(options)
+    run_command(
+        lambda: command.run(
+            command.PollRequest(
+                repo=repo,
+                config=config_path,
+                mode=mode if given else None,
+                as_json=as_json,
+                delivery=delivery,
+                workers=workers,
             )
         )
     )

@@ -1,0 +1,222 @@
+"""The command line as users and scripts meet it: output, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.edit.helpers import make_repo
+
+KUSTOMIZATION = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+images:
+  - name: ghcr.io/acme/api
+    newTag: 1.4.2 # CI bumps this
+"""
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          image: ghcr.io/acme/api:1.4.2
+"""
+
+
+def updater(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "updater", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1"},
+        check=False,
+    )
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(
+        tmp_path / "repo",
+        {"overlays/prod/kustomization.yaml": KUSTOMIZATION, "base/deployment.yaml": DEPLOYMENT},
+    )
+
+
+def test_scan_json_fields(repo: Path) -> None:
+    result = updater("scan", "--repo", str(repo), "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert {
+        "file": "base/deployment.yaml",
+        "line": 10,
+        "kind": "manifest",
+        "image": "ghcr.io/acme/api:1.4.2",
+        "repository": "ghcr.io/acme/api",
+        "tag": "1.4.2",
+        "digest": None,
+    }.items() <= rows[0].items()
+    assert rows[1]["file"] == "overlays/prod/kustomization.yaml"
+    assert rows[1]["kind"] == "kustomize"
+
+
+def test_scan_table_is_aligned(repo: Path) -> None:
+    result = updater("scan", "--repo", str(repo))
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["FILE:LINE", "KIND", "IMAGE"]
+    assert len({line.index(line.split()[1]) for line in lines}) == 1
+    assert "base/deployment.yaml:10" in result.stdout
+
+
+def test_dry_run_prints_diff_and_writes_nothing(repo: Path) -> None:
+    before = snapshot(repo)
+    result = updater("set-image", "--repo", str(repo), "ghcr.io/acme/api:1.5.0")
+    assert result.returncode == 0, result.stderr
+    assert "-    newTag: 1.4.2 # CI bumps this\n+    newTag: 1.5.0 # CI bumps this" in result.stdout
+    assert "+          image: ghcr.io/acme/api:1.5.0" in result.stdout
+    assert "ghcr.io/acme/api: 1.4.2" not in result.stderr
+    assert "ghcr.io/acme/api:1.4.2 -> ghcr.io/acme/api:1.5.0" in result.stderr
+    assert snapshot(repo) == before
+
+
+def test_write_then_rerun_is_a_no_op(repo: Path) -> None:
+    first = updater("set-image", "--repo", str(repo), "--write", "ghcr.io/acme/api:1.5.0")
+    assert first.returncode == 0, first.stderr
+    after_first = snapshot(repo)
+    assert after_first["base/deployment.yaml"] == DEPLOYMENT.replace("1.4.2", "1.5.0").encode()
+    second = updater("set-image", "--repo", str(repo), "--write", "ghcr.io/acme/api:1.5.0")
+    assert second.returncode == 0
+    assert "already up to date" in second.stderr
+    assert snapshot(repo) == after_first
+
+
+def test_path_limits_the_edit(repo: Path) -> None:
+    result = updater(
+        "set-image", "--repo", str(repo), "--path", "overlays/prod", "--write", "ghcr.io/acme/api:2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"1.4.2" in (repo / "base/deployment.yaml").read_bytes()
+    assert b"newTag: 2 #" not in (repo / "overlays/prod/kustomization.yaml").read_bytes()
+    assert b'newTag: "2" #' in (repo / "overlays/prod/kustomization.yaml").read_bytes()
+
+
+def test_json_report(repo: Path) -> None:
+    result = updater("set-image", "--repo", str(repo), "--json", "ghcr.io/acme/api:1.5.0")
+    report = json.loads(result.stdout)
+    assert report["changed"] is True
+    assert report["files"] == ["base/deployment.yaml", "overlays/prod/kustomization.yaml"]
+    assert report["images"] == [
+        {
+            "repository": "ghcr.io/acme/api",
+            "old_refs": ["ghcr.io/acme/api:1.4.2"],
+            "new_ref": "ghcr.io/acme/api:1.5.0",
+            "files": ["base/deployment.yaml", "overlays/prod/kustomization.yaml"],
+        }
+    ]
+    assert report["changes"][1]["yaml_path"] == "images[0].newTag"
+    assert report["delivery"]["mode"] == "dry-run"
+
+
+def test_no_match_is_an_error_unless_allowed(repo: Path) -> None:
+    result = updater("set-image", "--repo", str(repo), "ghcr.io/acme/web:1")
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1
+    assert "ghcr.io/acme/web:1" in result.stderr and "updater scan" in result.stderr
+    allowed = updater("set-image", "--repo", str(repo), "--allow-no-match", "ghcr.io/acme/web:1")
+    assert allowed.returncode == 0
+
+
+BAD_FILES = [
+    ("malformed.yaml", b"image: ghcr.io/acme/api:1\n  bad: [\n", "malformed.yaml:"),
+    (
+        "dup.yaml",
+        b"image: ghcr.io/acme/api:1\nimage: ghcr.io/acme/api:2\n",
+        "dup.yaml:2: duplicate key 'image'",
+    ),
+    (
+        "latin1.yaml",
+        "image: ghcr.io/acme/api:1 # caf\xe9\n".encode("latin-1"),
+        "latin1.yaml:1: not UTF-8",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), BAD_FILES)
+def test_bad_candidate_file_fails_whole_plan(
+    repo: Path, name: str, content: bytes, message: str
+) -> None:
+    (repo / "zz").mkdir()
+    (repo / "zz" / name).write_bytes(content)
+    before = snapshot(repo)
+    result = updater("set-image", "--repo", str(repo), "--write", "ghcr.io/acme/api:1.5.0")
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("ghcr.io/acme/api:1 2", "white space"),
+        ("ghcr.io/acme/api:1\n", "white space"),
+        ("ghcr.io/ACME/api:1", "lowercase"),
+        ("ghcr.io/acme/api:" + "x" * 129, "longer than 128"),
+        ("ghcr.io/acme/api@sha256:1234", "bad digest"),
+        ("ghcr.io/acme/api", "give a tag or digest"),
+    ],
+)
+def test_invalid_image_argument(repo: Path, image: str, message: str) -> None:
+    before = snapshot(repo)
+    result = updater("set-image", "--repo", str(repo), "--write", image)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.startswith("updater: error: invalid image")
+    assert snapshot(repo) == before
+
+
+def test_symlink_leaving_the_repo_is_refused(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(DEPLOYMENT)
+    (repo / "base" / "linked.yaml").symlink_to(outside)
+    result = updater("set-image", "--repo", str(repo), "--write", "ghcr.io/acme/api:1.5.0")
+    assert result.returncode != 0
+    assert "base/linked.yaml: symlink leaves the repository" in result.stderr
+    assert outside.read_text() == DEPLOYMENT
+    assert b"1.4.2" in (repo / "base/deployment.yaml").read_bytes()
+
+
+def test_symlink_inside_the_repo_is_edited_through_its_target_once(repo: Path) -> None:
+    (repo / "base" / "alias.yaml").symlink_to(repo / "base" / "deployment.yaml")
+    result = updater("set-image", "--repo", str(repo), "--write", "ghcr.io/acme/api:1.5.0")
+    assert result.returncode == 0, result.stderr
+    assert (repo / "base" / "alias.yaml").is_symlink()
+    assert b"1.5.0" in (repo / "base/deployment.yaml").read_bytes()
+
+
+def test_unknown_option_and_help() -> None:
+    assert updater("--help").returncode == 0
+    result = updater("set-image", "--bogus", "x:1")
+    assert result.returncode == 2 and "--bogus" in result.stderr
+
+
+def test_missing_path(repo: Path) -> None:
+    result = updater("set-image", "--repo", str(repo), "--path", "nope", "ghcr.io/acme/api:1")
+    assert result.returncode == 2 and "--path nope" in result.stderr
