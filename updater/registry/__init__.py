@@ -15,6 +15,12 @@ from updater.registry.errors import AuthError, NotFound, RegistryError
 from updater.registry.hosts import RegistrySettings, canonical_host, split_repository
 from updater.registry.transport import RateLimit, RetryPolicy
 
+
+def resolve_digest(repository: str, tag: str) -> str:
+    """The edit engine's hook: the digest ``repository:tag`` has now (see resolve_digest_for)."""
+    return resolve_digest_for(repository, tag)
+
+
 __all__ = [
     "DEFAULT_PLATFORM",
     "MANIFEST_ACCEPT",
@@ -30,6 +36,7 @@ __all__ = [
     "RegistrySettings",
     "RetryPolicy",
     "canonical_host",
+    "resolve_digest",
     "resolve_digest_for",
     "split_repository",
 ]
