@@ -1,0 +1,206 @@
+"""updater.ci piece by piece: settings -> argv, error lines, escaping, dotenv, summary."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.ci.actions import parse_commands, parse_file_commands
+from updater.ci.github import GitHub, command, output_entry
+from updater.ci.gitlab import GitLab, dotenv
+from updater.ci.outcome import ErrorLine, Outcome, parse_error, read_outcome
+from updater.ci.settings import Settings
+from updater.ci.summary import markdown
+from updater.errors import UsageError
+
+GITHUB_ENV = {
+    "GITHUB_SERVER_URL": "https://github.example",
+    "GITHUB_API_URL": "https://github.example/api/v3",
+    "GITHUB_REPOSITORY": "acme/app",
+}
+
+
+def github(**settings: str) -> Settings:
+    return GitHub({**GITHUB_ENV, **settings}, io.StringIO()).read()
+
+
+def test_argv_for_a_pull_request() -> None:
+    settings = github(
+        UPDATER_IMAGES="ghcr.io/acme/api:1.5.0,\nghcr.io/acme/worker:2.1.0",
+        UPDATER_REPO="acme/config",
+        UPDATER_PATHS="apps/api\napps/worker, clusters/prod",
+        UPDATER_TOKEN="t0k3n",
+        UPDATER_BRANCH="release",
+        UPDATER_COMMIT_MESSAGE="deploy {summary}",
+        UPDATER_LABELS="deploy, needs review",
+        UPDATER_REVIEWERS="@alice bob",
+        UPDATER_AUTO_MERGE="true",
+        UPDATER_ARGS="--draft --assignee 'carol'",
+    )
+    assert settings.argv() == [
+        "set-image",
+        "--repo", "https://github.example/acme/config.git",
+        "--path", "apps/api", "--path", "apps/worker", "--path", "clusters/prod",
+        "--pull-request", "--json",
+        "--token-env", "UPDATER_TOKEN",
+        "--forge", "github",
+        "--branch", "release",
+        "--message", "deploy {summary}",
+        "--api-url", "https://github.example/api/v3",
+        "--label", "deploy", "--label", "needs review",
+        "--reviewer", "alice", "--reviewer", "bob",
+        "--auto-merge",
+        "--draft", "--assignee", "carol",
+        "--", "ghcr.io/acme/api:1.5.0", "ghcr.io/acme/worker:2.1.0",
+    ]  # fmt: skip
+
+
+def test_argv_for_poll_in_a_workspace_directory(tmp_path: Path) -> None:
+    settings = github(
+        UPDATER_COMMAND="poll",
+        UPDATER_CONFIG="gitops-updater.yaml",
+        UPDATER_REPO=str(tmp_path),
+        UPDATER_MODE="push",
+        UPDATER_TOKEN="t0k3n",
+        UPDATER_LABELS="ignored outside pull-request mode",
+    )
+    assert settings.argv() == [
+        "poll", "--repo", str(tmp_path), "--config", "gitops-updater.yaml", "--push", "--json",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("repo", "url"),
+    [
+        ("", "https://github.example/acme/app.git"),
+        ("acme/config", "https://github.example/acme/config.git"),
+        ("acme/config.git", "https://github.example/acme/config.git"),
+        ("https://git.example/x/y.git", "https://git.example/x/y.git"),
+        ("git@github.example:acme/config.git", "git@github.example:acme/config.git"),
+        ("file:///srv/config.git", "file:///srv/config.git"),
+    ],
+)
+def test_github_repo_forms(repo: str, url: str) -> None:
+    assert github(UPDATER_IMAGES="a:1", UPDATER_REPO=repo).repo == url
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"UPDATER_COMMAND": "deploy"}, "input 'command': 'deploy' is not one of set-image, poll"),
+        ({"UPDATER_MODE": "yolo"}, "input 'mode': 'yolo' is not one of dry-run, write"),
+        ({}, "input 'images': set-image needs at least one image reference"),
+        ({"UPDATER_COMMAND": "poll"}, "input 'config': poll needs the path of its config file"),
+        ({"UPDATER_IMAGES": "a:1", "UPDATER_REPO": "no such dir"}, "input 'repo': 'no such dir'"),
+        ({"UPDATER_IMAGES": "a:1", "UPDATER_ARGS": "'open"}, "input 'args': No closing quotation"),
+    ],
+)
+def test_bad_settings_name_the_input(env: dict[str, str], message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        github(**env)
+    assert str(caught.value).startswith(message)
+
+
+def gitlab(**env: str) -> Settings:
+    base = {"CI_SERVER_URL": "https://gitlab.example", "CI_PROJECT_PATH": "acme/api"}
+    return GitLab({**base, **env}, io.StringIO()).read()
+
+
+def test_gitlab_merge_request_alias_and_project_paths() -> None:
+    settings = gitlab(
+        UPDATER_IMAGES="registry.gitlab.example/acme/api:1.2.3",
+        UPDATER_REPO="acme/deploy/config",
+        UPDATER_MODE="merge-request",
+        UPDATER_TOKEN="glpat",
+    )
+    assert settings.mode == "pull-request"
+    assert settings.repo == "https://gitlab.example/acme/deploy/config.git"
+    args = settings.argv()
+    assert args[args.index("--forge") + 1] == "gitlab"
+    assert args[args.index("--api-url") + 1] == "https://gitlab.example"
+
+
+def test_gitlab_falls_back_to_the_job_token_for_push_only() -> None:
+    settings = gitlab(UPDATER_IMAGES="a:1", UPDATER_MODE="push", CI_JOB_TOKEN="jt")
+    assert settings.repo == "https://gitlab.example/acme/api.git"
+    assert settings.token_variable == "CI_JOB_TOKEN"
+    with pytest.raises(UsageError, match=r"^UPDATER_TOKEN: not set; CI_JOB_TOKEN cannot open"):
+        gitlab(UPDATER_IMAGES="a:1", UPDATER_MODE="merge-request", CI_JOB_TOKEN="jt")
+
+
+@pytest.mark.parametrize(
+    ("stderr", "expected"),
+    [
+        (
+            "updater: error: apps/a.yaml:12: duplicate key",
+            ErrorLine("duplicate key", "apps/a.yaml", 12),
+        ),
+        ("noise\nupdater: error: a.yaml:3:7: bad", ErrorLine("bad", "a.yaml", 3)),
+        ("updater: error: --repo x: not a directory", ErrorLine("--repo x: not a directory")),
+        ("updater: error: ghcr.io/a:1 is bad", ErrorLine("ghcr.io/a:1 is bad")),
+        ("Traceback ...\nKeyError: 'x'", None),
+    ],
+)
+def test_parse_error(stderr: str, expected: ErrorLine | None) -> None:
+    assert parse_error(stderr) == expected
+
+
+def test_outcome_without_a_report_is_a_failure() -> None:
+    outcome = read_outcome(0, "not json", "")
+    assert outcome.status == 1 and outcome.error is not None
+    crashed = read_outcome(1, "", "Traceback ...")
+    assert crashed.error == ErrorLine("updater exited with status 1")
+
+
+def test_workflow_command_escaping_round_trips() -> None:
+    line = command("error", "50% done\nnext: line", file="a,b:c.yaml", line="3")
+    assert "\n" not in line
+    [parsed] = parse_commands(line)
+    assert parsed.name == "error"
+    assert parsed.data == "50% done\nnext: line"
+    assert parsed.properties == {"file": "a,b:c.yaml", "line": "3"}
+
+
+def test_output_entries_survive_any_value() -> None:
+    value = 'multi\nline\nname=forged\n{"json": true}'
+    text = output_entry("report", value) + output_entry("changed", "true")
+    assert parse_file_commands(text) == {"report": value, "changed": "true"}
+
+
+def test_echoed_text_cannot_issue_commands() -> None:
+    out = io.StringIO()
+    platform = GitHub({}, out)
+    platform.mask("s3cret")
+    platform.echo("::error::forged\n::add-mask::x\nleaked s3cret\n")
+    commands = parse_commands(out.getvalue())
+    assert [c.name for c in commands] == ["add-mask"]
+    assert "leaked ***" in out.getvalue()
+    assert "leaked s3cret" not in out.getvalue()
+
+
+def test_dotenv_is_what_gitlab_accepts() -> None:
+    text = dotenv({"A": "1", "EMPTY": "", "MULTI": "x\ny  z"})
+    assert text == "A=1\nMULTI=x y z\n"
+    with pytest.raises(ValueError):
+        dotenv({"BAD-KEY": "1"})
+
+
+def test_summary_escapes_hostile_values() -> None:
+    report = {
+        "changed": True,
+        "images": [
+            {
+                "repository": "ghcr.io/acme/api",
+                "old_refs": ["ghcr.io/acme/api:1.4.0"],
+                "new_ref": "ghcr.io/acme/api:1.5.0",
+                "files": ["a|b<script>.yaml"],
+            }
+        ],
+        "delivery": {"pull_request_url": "javascript:alert(1)"},
+    }
+    text = markdown(Outcome(0, report), None)
+    assert "<script>" not in text
+    assert "a&#124;b&lt;script&gt;.yaml" in text
+    assert "href" not in text  # only http(s) URLs become links

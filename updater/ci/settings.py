@@ -1,0 +1,176 @@
+"""The job's settings: ``UPDATER_*`` environment variables, checked, turned into the argv
+of one ``python -m updater`` call.
+
+Both CI systems use the same variable names (GitHub's action maps each input ``foo-bar``
+to ``UPDATER_FOO_BAR`` in its ``env:`` block), so one parser serves both and error
+messages name the setting the way the user wrote it (``input 'images'`` or
+``UPDATER_IMAGES``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from updater.errors import UsageError
+
+COMMANDS = ("set-image", "poll")
+MODES = ("dry-run", "write", "commit", "push", "pull-request")
+# GitLab users say merge request; the command line has one name for both forges.
+MODE_ALIASES = {"merge-request": "pull-request"}
+DELIVERING_MODES = ("commit", "push", "pull-request")
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0", ""})
+# Image references and user names never contain spaces; paths and labels may.
+_WORDS = re.compile(r"[\s,]+")
+_LINES = re.compile(r"[\n,]+")
+
+Label = Callable[[str], str]
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting: ``commit-message`` -> ``UPDATER_COMMIT_MESSAGE``."""
+    return "UPDATER_" + name.upper().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Settings:
+    command: str
+    mode: str
+    repo: str  # a directory or a clone URL; "" only if the platform has no default
+    images: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    config: str = ""
+    branch: str = ""
+    message: str = ""
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    auto_merge: bool = False
+    allow_no_match: bool = False
+    extra_args: tuple[str, ...] = ()
+    token_variable: str = ""  # name of the environment variable that holds the token
+    forge: str = ""
+    api_url: str = ""
+
+    @property
+    def repo_is_local(self) -> bool:
+        return bool(self.repo) and Path(self.repo).is_dir()
+
+    def argv(self) -> list[str]:
+        """Arguments for ``python -m updater``; values are never parsed by a shell."""
+        args = [self.command]
+        if self.repo:
+            args += ["--repo", self.repo]
+        if self.command == "poll":
+            args += ["--config", self.config]
+        else:
+            for path in self.paths:
+                args += ["--path", path]
+        args += [f"--{self.mode}", "--json"]
+        if not self.repo_is_local:
+            if self.token_variable:
+                args += ["--token-env", self.token_variable]
+            if self.forge:
+                args += ["--forge", self.forge]
+        if self.mode in DELIVERING_MODES:
+            if self.branch:
+                args += ["--branch", self.branch]
+            if self.message:
+                args += ["--message", self.message]
+        if self.mode == "pull-request":
+            if self.api_url:
+                args += ["--api-url", self.api_url]
+            for label in self.labels:
+                args += ["--label", label]
+            for reviewer in self.reviewers:
+                args += ["--reviewer", reviewer]
+            if self.auto_merge:
+                args.append("--auto-merge")
+        if self.allow_no_match and self.command == "set-image":
+            args.append("--allow-no-match")
+        args += self.extra_args
+        if self.command == "set-image":
+            # "--" keeps an image value that starts with "-" from being read as an option.
+            args += ["--", *self.images]
+        return args
+
+
+def split_words(value: str) -> tuple[str, ...]:
+    return tuple(word for word in _WORDS.split(value) if word)
+
+
+def split_lines(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in _LINES.split(value) if item.strip())
+
+
+def parse_bool(value: str, name: str, label: Label) -> bool:
+    folded = value.strip().lower()
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    raise UsageError(f"{label(name)}: {value!r} is not a boolean (use true or false)")
+
+
+def read_settings(
+    env: Mapping[str, str],
+    *,
+    label: Label,
+    resolve_repo: Callable[[str], str],
+    forge: str = "",
+    api_url: str = "",
+) -> Settings:
+    """Check every setting and fail on the first bad one with a message naming it.
+
+    ``resolve_repo`` turns the raw repo setting (``""``, ``owner/name`` or a URL) into
+    a clone URL the platform's forge serves; a local directory is kept as it is.
+    """
+
+    def get(name: str) -> str:
+        return env.get(variable(name), "")
+
+    command = get("command").strip() or "set-image"
+    if command not in COMMANDS:
+        raise UsageError(f"{label('command')}: {command!r} is not one of {', '.join(COMMANDS)}")
+    raw_mode = get("mode").strip() or "pull-request"
+    mode = MODE_ALIASES.get(raw_mode, raw_mode)
+    if mode not in MODES:
+        choices = ", ".join((*MODES, *MODE_ALIASES))
+        raise UsageError(f"{label('mode')}: {raw_mode!r} is not one of {choices}")
+
+    images = split_words(get("images"))
+    config = get("config").strip()
+    if command == "set-image" and not images:
+        raise UsageError(f"{label('images')}: set-image needs at least one image reference")
+    if command == "poll" and not config:
+        raise UsageError(f"{label('config')}: poll needs the path of its config file")
+
+    raw_repo = get("repo").strip()
+    repo = raw_repo if raw_repo and Path(raw_repo).is_dir() else resolve_repo(raw_repo)
+    try:
+        extra_args = tuple(shlex.split(get("args")))
+    except ValueError as error:
+        raise UsageError(f"{label('args')}: {error}") from None
+
+    return Settings(
+        command=command,
+        mode=mode,
+        repo=repo,
+        images=images,
+        paths=split_lines(get("paths")),
+        config=config,
+        branch=get("branch").strip(),
+        message=get("commit-message").strip(),
+        labels=split_lines(get("labels")),
+        reviewers=split_words(get("reviewers").replace("@", " ")),
+        auto_merge=parse_bool(get("auto-merge"), "auto-merge", label),
+        allow_no_match=parse_bool(get("allow-no-match"), "allow-no-match", label),
+        extra_args=extra_args,
+        token_variable=variable("token") if get("token").strip() else "",
+        forge=forge,
+        api_url=api_url,
+    )
