@@ -10,17 +10,39 @@ from updater.edit.model import FileEdit, Record
 INSERTED_LINE = re.compile(r"^\s*(- )?(images|name|newName|newTag|digest|tag):( .*)?$")
 
 
+def _token_length(text: str, value: str) -> int:
+    """Length of a scalar written at the start of ``text`` (quoted or plain)."""
+    if text[:1] in ("'", '"'):
+        quote = text[0]
+        end = 1
+        while True:
+            end = text.index(quote, end)
+            if quote == "'" and text[end + 1 : end + 2] == "'":
+                end += 2
+                continue
+            return end + 1
+    assert text.startswith(value), f"{text!r} does not start with {value!r}"
+    return len(value)
+
+
 def _same_but_value(old: str, new: str, number: int, replaced: list[Record]) -> bool:
-    restored = new
-    for record in replaced:
-        if record.line == number:
-            if record.old:
-                restored = restored.replace(record.new, record.old, 1)
-            else:
-                restored = restored.replace(f'"{record.new}"', '""', 1)
-    if restored == old:
-        return True
-    return restored.replace('"', "").replace("'", "") == old.replace('"', "").replace("'", "")
+    """The line is the old one with exactly the recorded scalar(s) rewritten in place."""
+    records = sorted((r for r in replaced if r.line == number), key=lambda r: -r.column)
+    if not records:
+        return old == new
+    for record in records:
+        start = record.column - 1
+        if old[:start] != new[:start]:
+            return False
+        try:
+            old_end = start + _token_length(old[start:], record.old)
+            new_end = start + _token_length(new[start:], record.new)
+        except (AssertionError, ValueError):
+            return False
+        if old[old_end:] != new[new_end:]:
+            return False
+        old, new = old[:start], new[:start]
+    return old == new
 
 
 def assert_only_values_changed(edit: FileEdit) -> None:

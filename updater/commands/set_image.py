@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +88,8 @@ def print_result(result: DeliveryResult, *, as_json: bool) -> None:
         click.echo(json.dumps(report, indent=2))
         return
     if result.mode == "dry-run":
-        click.echo(render_diff(result.plan, color=sys.stdout.isatty()), nl=False)
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(render_diff(result.plan, color=color), nl=False)
     text = summary(result.plan)
     if text:
         click.echo(text, err=True)

@@ -235,3 +235,27 @@ def join(path: str, key: str) -> str:
     if "." in key or "[" in key:
         key = f'"{key}"'
     return f"{path}.{key}" if path else key
+
+
+def paths_of(document: Document, wanted: set[int]) -> dict[int, str]:
+    """YAML paths of the scalar nodes whose ids are in ``wanted``."""
+    found: dict[int, str] = {}
+    seen: set[int] = set()
+
+    def walk(node: Node, path: str) -> None:
+        if id(node) in seen or len(found) == len(wanted):
+            return
+        seen.add(id(node))
+        if id(node) in wanted:
+            found[id(node)] = path
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                name = key.value if isinstance(key, ScalarNode) else "?"
+                walk(value, join(path, name))
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, f"{path}[{index}]")
+
+    for number, root in enumerate(document.roots):
+        walk(root, f"[doc {number}]" if len(document.roots) > 1 else "")
+    return found

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from ruamel.yaml.nodes import ScalarNode
 
-from updater.edit.document import Document, is_block_scalar, scalars
+from updater.edit.document import Document, is_block_scalar, paths_of, scalars
 from updater.edit.site import Field, Site, Skip, ref_site, repositories_of
 from updater.reference import ImageRef
 
@@ -69,12 +69,15 @@ def find(document: Document) -> Iterator[Site | Skip]:
             )
         elif marker.role == "name":
             names.setdefault(marker.policy, node.value)
+    paths = paths_of(document, {id(node) for _, node in targets})
     for marker, node in targets:
-        yield _site(document, marker, node, names.get(marker.policy, ""))
+        path = paths.get(id(node), f"(line {marker.line})")
+        yield _site(document, marker, node, names.get(marker.policy, ""), path)
 
 
-def _site(document: Document, marker: Marker, node: ScalarNode, name: str) -> Site | Skip:
-    path = f"(line {marker.line})"
+def _site(
+    document: Document, marker: Marker, node: ScalarNode, name: str, path: str
+) -> Site | Skip:
     if is_block_scalar(node):
         return Skip(document.path, marker.line, "", "block scalar")
     if marker.role == "ref":

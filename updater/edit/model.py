@@ -25,6 +25,7 @@ class Record:
     new: str  # the scalar's new value
     old_ref: str  # the whole old reference, e.g. "nginx:1.25"
     new_ref: str  # the whole new reference, e.g. "nginx:1.26"
+    column: int = 0  # 1-based column where the scalar (with its quote) starts
     inserted: bool = False  # a key (or images entry) the edit adds, not a value it changes
 
 

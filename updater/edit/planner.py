@@ -136,6 +136,7 @@ def _plan_site(
             new=assignment.value,
             old_ref=outcome.old_ref,
             new_ref=outcome.new_ref,
+            column=int(node.start_mark.column) + 1,
         )
         file_plan.add_assignment(node, assignment.value, record)
     for insertion in outcome.insertions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,10 @@ SKIPPED_FILES = frozenset(
     {".image-updater.yaml", ".image-updater.yml", ".gitlab-ci.yml", ".pre-commit-config.yaml"}
 )
 HELM_RELEASE_GROUP = "helm.toolkit.fluxcd.io"
+# "# image: nginx:1.25" and friends: worth telling a user why scan did not list them.
+COMMENTED_OUT = re.compile(
+    r"^[ \t]*#[ \t]*(?:-[ \t]+)?(?:image|newTag|newName|repository):[ \t]*([^\s#]+)", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,9 @@ def find_all(document: Document, file_name: str) -> list[Site | Skip]:
     for root in document.roots:
         add(_root_sites(document, root, file_name))
     add(markers.find(document))
+    for match in COMMENTED_OUT.finditer(document.text):
+        line = document.text.count("\n", 0, match.start()) + 1
+        found.append(Skip(document.path, line, match.group(1), "commented out"))
     return found
 
 
