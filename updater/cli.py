@@ -199,6 +199,7 @@ def set_image(
 @click.pass_context
 def poll(
     ctx: click.Context,
+    /,
     config_path: str | None,
     repo: str,
     mode: str,

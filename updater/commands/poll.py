@@ -1,0 +1,299 @@
+"""``poll``: config -> registry lookups (concurrent) -> tag per policy -> changes ->
+plan -> delivery -> report.
+
+A lookup that fails for one image does not stop the others: their changes are
+planned and delivered, and the run then exits non-zero naming every failure.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from updater.config import DEFAULT_NAME, ImageConfig, PollConfig, load_config
+from updater.deliver import DeliveryRequest, DeliveryResult, deliver
+from updater.edit.model import FileEdit, Plan, Record
+from updater.edit.planner import plan
+from updater.errors import NoMatchError, UpdaterError, UsageError
+from updater.policy import Choice, choose
+from updater.reference import Change
+from updater.registry import RegistryClient
+from updater.report import plan_json, render_diff, summary
+
+
+@dataclass(frozen=True)
+class PollRequest:
+    repo: str
+    config: str | None  # None: .image-updater.yaml at the root of a local --repo
+    mode: str | None  # None: not given on the command line (the config's, else dry-run)
+    as_json: bool = False
+    delivery: dict[str, Any] = field(default_factory=dict)
+    workers: int = 8
+
+
+@dataclass
+class Lookup:
+    """One configured image: what the registry offered, what was chosen, or why not."""
+
+    image: ImageConfig
+    choice: Choice | None = None
+    digest: str | None = None
+    error: UpdaterError | None = None
+    current: list[str] = field(default_factory=list)  # references found in the repo
+
+    @property
+    def change(self) -> Change | None:
+        if self.choice is None:
+            return None
+        return Change(
+            repository=self.image.repository,
+            spelled=self.image.name,
+            tag=self.choice.tag,
+            digest=self.digest,
+            aliases=self.image.aliases,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        image = self.image
+        return {
+            "name": image.name,
+            "repository": image.repository,
+            "policy": image.policy.describe(),
+            "paths": list(image.paths),
+            "current": self.current,
+            "chosen": self.choice.tag if self.choice else None,
+            "digest": self.digest,
+            "reason": self.choice.reason if self.choice else None,
+            "considered": list(self.choice.considered) if self.choice else [],
+            "rejected": (
+                {k: list(v) for k, v in self.choice.rejected.items()} if self.choice else {}
+            ),
+            "created": (
+                self.choice.created.isoformat() if self.choice and self.choice.created else None
+            ),
+            "error": str(self.error) if self.error else None,
+        }
+
+
+def read_config(request: PollRequest) -> PollConfig:
+    from updater.git import is_remote_url
+
+    if request.config is not None:
+        return load_config(Path(request.config))
+    if is_remote_url(request.repo):
+        raise UsageError(f"with a URL --repo, give --config FILE (the {DEFAULT_NAME} to use)")
+    return load_config(
+        Path(request.repo) / DEFAULT_NAME, shown=str(Path(request.repo) / DEFAULT_NAME)
+    )
+
+
+def look_up(client: RegistryClient, image: ImageConfig, now: datetime) -> Lookup:
+    result = Lookup(image)
+    policy = image.policy
+    try:
+        if policy.kind == "digest":
+            assert policy.tag is not None
+            tags: Sequence[str] = [policy.tag]
+        else:
+            tags = client.list_tags(image.repository)
+
+        def created_of(names: Sequence[str]) -> dict[str, datetime | None]:
+            return client.created_many(image.repository, names, platform=image.platform)
+
+        result.choice = choose(
+            policy, tags, repository=image.repository, created_of=created_of, now=now
+        )
+        if image.pin_digest:
+            result.digest = client.digest(
+                image.repository, result.choice.tag, platform=image.platform
+            )
+    except UpdaterError as error:
+        result.choice = None
+        result.error = error
+    return result
+
+
+def look_up_all(
+    client: RegistryClient, images: Sequence[ImageConfig], workers: int
+) -> list[Lookup]:
+    now = datetime.now(timezone.utc)
+    if len(images) == 1:
+        return [look_up(client, images[0], now)]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(images)))) as pool:
+        return list(pool.map(lambda image: look_up(client, image, now), images))
+
+
+def _write_edits(root: Path, edits: Sequence[FileEdit]) -> None:
+    for edit in edits:
+        with open(root / edit.path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(edit.new_text)
+
+
+def plan_groups(
+    root: Path,
+    groups: Sequence[tuple[tuple[str, ...], list[Change]]],
+    resolve: Any,
+) -> Plan:
+    """Plan changes that have different ``paths`` restrictions, one group at a time.
+
+    Groups may touch the same file (``paths: [deploy/prod]`` beside an image allowed
+    everywhere), so later groups are planned on a scratch copy holding the earlier
+    groups' results, and each file's edits are folded into one: the original text,
+    the final text and every group's records.
+    """
+    if len(groups) == 1:
+        paths, changes = groups[0]
+        return plan(root, changes, paths=paths, resolve_digest=resolve)
+    scratch: tempfile.TemporaryDirectory[str] | None = None
+    work = root
+    originals: dict[str, str] = {}
+    finals: dict[str, str] = {}
+    records: dict[str, list[Record]] = {}
+    unmatched: list[Change] = []
+    up_to_date: list[Change] = []
+    skipped: list[str] = []
+    try:
+        for number, (paths, changes) in enumerate(groups):
+            step = plan(work, changes, paths=paths, resolve_digest=resolve)
+            unmatched += step.unmatched
+            up_to_date += step.up_to_date
+            skipped += [s for s in step.skipped if s not in skipped]
+            for edit in step.edits:
+                originals.setdefault(edit.path, edit.old_text)
+                finals[edit.path] = edit.new_text
+                records.setdefault(edit.path, []).extend(edit.records)
+            if step.edits and number + 1 < len(groups):
+                if scratch is None:
+                    scratch = tempfile.TemporaryDirectory(prefix="updater-poll-")
+                    work = Path(scratch.name) / "repo"
+                    shutil.copytree(
+                        root, work, symlinks=True, ignore=shutil.ignore_patterns(".git")
+                    )
+                _write_edits(work, step.edits)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+    edits = tuple(
+        FileEdit(path, originals[path], finals[path], tuple(records[path]))
+        for path in sorted(finals)
+        if finals[path] != originals[path]
+    )
+    return Plan(
+        root=root,
+        changes=tuple(c for _, changes in groups for c in changes),
+        edits=edits,
+        unmatched=tuple(unmatched),
+        up_to_date=tuple(up_to_date),
+        skipped=tuple(skipped),
+    )
+
+
+def make_planner(lookups: list[Lookup], client: RegistryClient) -> Any:
+    by_paths: dict[tuple[str, ...], list[Change]] = {}
+    owner: dict[int, Lookup] = {}  # by id: two entries may want equal changes
+    platforms = {lookup.image.repository: lookup.image.platform for lookup in lookups}
+    for lookup in lookups:
+        change = lookup.change
+        if change is not None:
+            by_paths.setdefault(lookup.image.paths, []).append(change)
+            owner[id(change)] = lookup
+
+    def resolve(repository: str, tag: str) -> str:
+        # a pinned digest is never left stale when only the tag was asked for
+        return client.digest(repository, tag, platform=platforms.get(repository))
+
+    def make_plan(root: Path) -> Plan:
+        result = plan_groups(root, list(by_paths.items()), resolve)
+        for lookup in owner.values():
+            lookup.current = []
+            lookup.error = None
+        for record in result.records:
+            for lookup in owner.values():
+                known = record.old_ref in lookup.current
+                if record.repository == lookup.image.repository and not known:
+                    lookup.current.append(record.old_ref)
+        for change in result.up_to_date:
+            owner[id(change)].current = [str(change)]
+        for change in result.unmatched:
+            image = owner[id(change)].image
+            where = f" under {', '.join(image.paths)}" if image.paths else ""
+            owner[id(change)].error = NoMatchError(f"{image.name}: image referenced nowhere{where}")
+        return result
+
+    return make_plan
+
+
+def _delivery_paths(lookups: list[Lookup]) -> tuple[str, ...]:
+    if any(not lookup.image.paths for lookup in lookups):
+        return ()
+    return tuple(dict.fromkeys(p for lookup in lookups for p in lookup.image.paths))
+
+
+def run(request: PollRequest) -> int:
+    config = read_config(request)
+    mode = request.mode or config.mode or "dry-run"
+    options = {**config.delivery, **request.delivery}
+    with RegistryClient(config.registries, workers=request.workers) as client:
+        lookups = look_up_all(client, config.images, request.workers)
+        result: DeliveryResult | None = None
+        if any(lookup.choice is not None for lookup in lookups):
+            result = deliver(
+                DeliveryRequest(
+                    repo=request.repo, mode=mode, paths=_delivery_paths(lookups), options=options
+                ),
+                make_planner(lookups, client),
+            )
+        rate_limits = {host: limit.as_json() for host, limit in client.rate_limits.items()}
+    failures = [lookup for lookup in lookups if lookup.error is not None]
+    if request.as_json:
+        report: dict[str, Any] = {
+            "images": [lookup.as_json() for lookup in lookups],
+            "plan": plan_json(result.plan) if result is not None else None,
+            "delivery": result.as_json() if result is not None else None,
+            "registries": rate_limits,
+        }
+        report["failed"] = len(failures)
+        click.echo(json.dumps(report, indent=2))
+    else:
+        _print_text(lookups, result)
+    for lookup in failures:
+        click.echo(f"updater: error: {lookup.error}", err=True)
+    if not failures:
+        return 0
+    codes = {lookup.error.exit_code for lookup in failures if lookup.error is not None}
+    return codes.pop() if len(codes) == 1 else 1
+
+
+def _print_text(lookups: list[Lookup], result: DeliveryResult | None) -> None:
+    for lookup in lookups:
+        if lookup.choice is not None:
+            pinned = f"@{lookup.digest}" if lookup.digest else ""
+            click.echo(
+                f"{lookup.image.name}: {lookup.choice.tag}{pinned} ({lookup.choice.reason})",
+                err=True,
+            )
+    if result is None:
+        return
+    if result.mode == "dry-run":
+        click.echo(render_diff(result.plan, color=sys.stdout.isatty()), nl=False)
+    text = summary(result.plan)
+    if text:
+        click.echo(text, err=True)
+    if not result.plan.changed:
+        click.echo("nothing to change", err=True)
+    if result.pull_request_url:
+        click.echo(
+            f"{result.pull_request_action or 'pull request'}: {result.pull_request_url}", err=True
+        )
+    elif result.commit_sha:
+        click.echo(f"committed {result.commit_sha[:12]} on {result.branch}", err=True)
