@@ -1,0 +1,132 @@
+"""``poll --dry-run`` against ``skopeo list-tags`` run for each repository in turn.
+
+30 repositories x 200 tags in the local docker-registry, one config repo referencing
+all 30 (semver policy), both measured in the same run: median of 5 and the ratio.
+Target: poll <= 1.5x the skopeo loop.
+
+    python bench/bench_poll.py [--repos 30] [--tags 200] [--runs 5] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.registry.harness import Registry, start_registry  # noqa: E402
+
+TARGET = 1.5
+
+
+def populate(registry: Registry, repos: int, tags: int) -> list[str]:
+    names = [f"bench/app{n:02d}" for n in range(repos)]
+
+    def one(name: str) -> None:
+        body = registry.image_manifest(name, created="2024-01-01T00:00:00Z", salt=name)
+        for n in range(tags):
+            registry.put_manifest(
+                name, f"1.{n // 20}.{n % 20}", body, "application/vnd.oci.image.manifest.v1+json"
+            )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, names))
+    return names
+
+
+def config_repo(base: Path, registry: Registry, names: list[str]) -> Path:
+    repo = base / "config-repo"
+    for n, name in enumerate(names):
+        path = repo / "deploy" / f"app{n:02d}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+            f"  name: app{n:02d}\nspec:\n  template:\n    spec:\n      containers:\n"
+            f"        - name: app\n          image: {registry.host}/{name}:1.0.0\n"
+        )
+    lines = ["images:"]
+    for name in names:
+        lines += [f"  - name: {registry.host}/{name}", "    policy: semver", "    range: '^1.0'"]
+    lines += ["registries:", f"  - host: {registry.host}", "    insecure: true"]
+    (repo / ".image-updater.yaml").write_text("\n".join(lines) + "\n")
+    return repo
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repos", type=int, default=30)
+    parser.add_argument("--tags", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--check", action="store_true", help=f"exit 1 above {TARGET}x")
+    args = parser.parse_args()
+    skopeo = shutil.which("skopeo")
+    if skopeo is None:
+        print("skopeo not found (Debian package skopeo)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-poll-") as scratch:
+        base = Path(scratch)
+        registry = start_registry(base / "registry")
+        try:
+            started = time.perf_counter()
+            names = populate(registry, args.repos, args.tags)
+            print(
+                f"pushed {args.repos} repositories x {args.tags} tags"
+                f" in {time.perf_counter() - started:.1f}s",
+                file=sys.stderr,
+            )
+            repo = config_repo(base, registry, names)
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            poll = [sys.executable, "-m", "updater", "poll", "--repo", str(repo), "--dry-run"]
+
+            def skopeo_loop() -> float:
+                start = time.perf_counter()
+                for name in names:
+                    subprocess.run(
+                        [
+                            skopeo,
+                            "list-tags",
+                            "--tls-verify=false",
+                            f"docker://{registry.host}/{name}",
+                        ],
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                    )
+                return time.perf_counter() - start
+
+            timed(poll, env)  # warm caches (bytecode, page cache) for both sides alike
+            skopeo_loop()
+            polls, loops = [], []
+            for _ in range(args.runs):  # interleaved, so drift hits both alike
+                polls.append(timed(poll, env))
+                loops.append(skopeo_loop())
+        finally:
+            registry.stop()
+    poll_median, loop_median = statistics.median(polls), statistics.median(loops)
+    ratio = poll_median / loop_median
+    print(f"poll --dry-run ({args.repos} images):   median {poll_median:.3f}s  runs {_fmt(polls)}")
+    print(f"skopeo list-tags x {args.repos} in turn: median {loop_median:.3f}s  runs {_fmt(loops)}")
+    print(f"ratio {ratio:.2f}x (target <= {TARGET}x)")
+    return 1 if args.check and ratio > TARGET else 0
+
+
+def _fmt(values: list[float]) -> str:
+    return " ".join(f"{v:.3f}" for v in values)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
