@@ -436,8 +436,10 @@ def parse_config(text: str, file: str) -> PollConfig:
         raise c.fail(1, "", "missing key 'images'")
     images_value = data["images"]
     images_line = c.value_line(data, "images")
-    if not isinstance(images_value, list) or not images_value:
-        raise c.fail(images_line, "images", f"expected a non-empty list, got {_kind(images_value)}")
+    if not isinstance(images_value, list):
+        raise c.fail(images_line, "images", f"expected a list, got {_kind(images_value)}")
+    if not images_value:
+        raise c.fail(images_line, "images", "lists no image")
     images: list[ImageConfig] = []
     for index, item in enumerate(images_value):
         image = _check_image(c, item, index, c.item_line(images_value, index))
