@@ -113,7 +113,7 @@ def test_poll_job_runs_only_in_schedule_pipelines(tmp_path: Path, source: str, r
     variables = job_variables(config, job, predefined(tmp_path, source), {})
     assert job_runs(job, variables) is runs
     assert variables["UPDATER_COMMAND"] == "poll"
-    assert variables["UPDATER_CONFIG"] == "gitops-updater.yaml"
+    assert variables["UPDATER_CONFIG"] == ".image-updater.yaml"
 
 
 def test_update_job_pushes_and_writes_the_dotenv_report(
@@ -197,6 +197,6 @@ def test_poll_job_reports_a_missing_config_file(
     if not_available(result.stdout + result.stderr):
         pytest.skip("poll not implemented yet")
     assert result.status != 0
-    assert "gitops-updater.yaml" in result.stdout
+    assert ".image-updater.yaml" in result.stdout
     dotenv = parse_dotenv(project_dir / "gitops-updater.env")
     assert dotenv["UPDATER_RESULT_STATUS"] == str(result.status)

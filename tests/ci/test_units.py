@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from tests.ci.actions import parse_commands, parse_file_commands
 from updater.ci.github import GitHub, command, output_entry
 from updater.ci.gitlab import GitLab, dotenv
-from updater.ci.outcome import ErrorLine, Outcome, parse_error, read_outcome
+from updater.ci.outcome import ErrorLine, Outcome, parse_errors, read_outcome
 from updater.ci.settings import Settings
 from updater.ci.summary import markdown
 from updater.errors import UsageError
@@ -60,14 +61,14 @@ def test_argv_for_a_pull_request() -> None:
 def test_argv_for_poll_in_a_workspace_directory(tmp_path: Path) -> None:
     settings = github(
         UPDATER_COMMAND="poll",
-        UPDATER_CONFIG="gitops-updater.yaml",
+        UPDATER_CONFIG=".image-updater.yaml",
         UPDATER_REPO=str(tmp_path),
         UPDATER_MODE="push",
         UPDATER_TOKEN="t0k3n",
         UPDATER_LABELS="ignored outside pull-request mode",
     )
     assert settings.argv() == [
-        "poll", "--repo", str(tmp_path), "--config", "gitops-updater.yaml", "--push", "--json",
+        "poll", "--repo", str(tmp_path), "--config", ".image-updater.yaml", "--push", "--json",
     ]  # fmt: skip
 
 
@@ -92,7 +93,7 @@ def test_github_repo_forms(repo: str, url: str) -> None:
         ({"UPDATER_COMMAND": "deploy"}, "input 'command': 'deploy' is not one of set-image, poll"),
         ({"UPDATER_MODE": "yolo"}, "input 'mode': 'yolo' is not one of dry-run, write"),
         ({}, "input 'images': set-image needs at least one image reference"),
-        ({"UPDATER_COMMAND": "poll"}, "input 'config': poll needs the path of its config file"),
+        ({"UPDATER_COMMAND": "poll"}, "input 'config': poll of a remote repo needs the path"),
         ({"UPDATER_IMAGES": "a:1", "UPDATER_REPO": "no such dir"}, "input 'repo': 'no such dir'"),
         ({"UPDATER_IMAGES": "a:1", "UPDATER_ARGS": "'open"}, "input 'args': No closing quotation"),
     ],
@@ -144,14 +145,49 @@ def test_gitlab_falls_back_to_the_job_token_for_push_only() -> None:
     ],
 )
 def test_parse_error(stderr: str, expected: ErrorLine | None) -> None:
-    assert parse_error(stderr) == expected
+    found = parse_errors(stderr)
+    assert found == ((expected,) if expected else ())
 
 
 def test_outcome_without_a_report_is_a_failure() -> None:
     outcome = read_outcome(0, "not json", "")
     assert outcome.status == 1 and outcome.error is not None
     crashed = read_outcome(1, "", "Traceback ...")
-    assert crashed.error == ErrorLine("updater exited with status 1")
+    assert crashed.errors == (ErrorLine("updater exited with status 1"),)
+
+
+def test_poll_report_partial_failure() -> None:
+    report = {
+        "images": [
+            {"name": "ghcr.io/acme/api", "current": "1.4.0", "chosen": "1.5.0", "reason": "semver"},
+            {"name": "ghcr.io/acme/worker", "current": "2.0.0", "chosen": None, "error": "401"},
+        ],
+        "plan": {
+            "changed": True,
+            "images": [
+                {
+                    "repository": "ghcr.io/acme/api",
+                    "old_refs": ["ghcr.io/acme/api:1.4.0"],
+                    "new_ref": "ghcr.io/acme/api:1.5.0",
+                    "files": ["a.yaml"],
+                }
+            ],
+        },
+        "delivery": {"commit_sha": "abc", "branch": "main"},
+        "failed": 1,
+    }
+    stderr = "updater: error: ghcr.io/acme/worker: 401\nupdater: error: x.yaml:3: bad\n"
+    outcome = read_outcome(7, json.dumps(report), stderr)
+    assert outcome.changed
+    assert [e.text for e in outcome.errors] == ["ghcr.io/acme/worker: 401", "x.yaml:3: bad"]
+    text = markdown(outcome, None)
+    assert "<code>ghcr.io/acme/worker</code> | <code>2.0.0</code> | error: 401 |" in text
+    assert "| <code>ghcr.io/acme/api</code> | <code>ghcr.io/acme/api:1.4.0</code> |" in text
+    assert "Commit: <code>abc</code> on <code>main</code>" in text
+    out = io.StringIO()
+    GitHub({}, out).publish(outcome, None)
+    errors = [c for c in parse_commands(out.getvalue()) if c.name == "error"]
+    assert [e.properties.get("file") for e in errors] == [None, "x.yaml"]
 
 
 def test_workflow_command_escaping_round_trips() -> None:

@@ -38,7 +38,7 @@ def main(
     try:
         settings = platform.read()
     except UsageError as error:
-        platform.publish(Outcome(status=error.exit_code, error=ErrorLine(str(error))), None)
+        platform.publish(Outcome(status=error.exit_code, errors=(ErrorLine(str(error)),)), None)
         return error.exit_code
     outcome = invoke(settings.argv(), platform.child_env(settings))
     platform.publish(outcome, settings)

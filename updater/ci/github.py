@@ -121,8 +121,7 @@ class GitHub:
     def publish(self, outcome: Outcome, settings: Settings | None) -> None:
         parts = (outcome.stderr, summary.plain(outcome, settings))
         self.echo("\n".join(part.rstrip("\n") for part in parts if part.strip()))
-        error = outcome.error
-        if error is not None:
+        for error in outcome.errors:
             properties = {"title": "gitops-updater"}
             if error.file:
                 properties["file"] = self.annotation_path(error.file, settings)

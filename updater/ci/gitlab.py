@@ -111,8 +111,8 @@ class GitLab:
     def publish(self, outcome: Outcome, settings: Settings | None) -> None:
         if outcome.stderr.strip():
             self.print(outcome.stderr.rstrip("\n") + "\n")
-        if outcome.error is not None:
-            self.print(f"\x1b[31;1mERROR: {outcome.error.text}\x1b[0m\n")
+        for error in outcome.errors:
+            self.print(f"\x1b[31;1mERROR: {error.text}\x1b[0m\n")
         self.print(summary.plain(outcome, settings))
         root = Path(self.env.get("CI_PROJECT_DIR") or ".")
         report = json.dumps(outcome.report, indent=2, sort_keys=True) + "\n"

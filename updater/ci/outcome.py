@@ -33,7 +33,7 @@ class ErrorLine:
 class Outcome:
     status: int
     report: dict[str, Any] = field(default_factory=dict)
-    error: ErrorLine | None = None
+    errors: tuple[ErrorLine, ...] = ()
     stderr: str = ""
 
     @property
@@ -41,8 +41,29 @@ class Outcome:
         return self.status == 0
 
     @property
+    def error(self) -> ErrorLine | None:
+        return self.errors[0] if self.errors else None
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        """The set-image-shaped part of the report: the report itself for set-image,
+        its ``plan`` for poll (``null`` when no image had a newer tag)."""
+        if "plan" not in self.report:
+            return self.report
+        plan = self.report["plan"]
+        return plan if isinstance(plan, dict) else {}
+
+    @property
+    def lookups(self) -> list[dict[str, Any]]:
+        """poll's per-image registry results; empty for set-image."""
+        if "plan" not in self.report or not isinstance(self.report.get("images"), list):
+            return []
+        return [item for item in self.report["images"] if isinstance(item, dict)]
+
+    @property
     def changed(self) -> bool:
-        return self.ok and bool(self.report.get("changed"))
+        # A poll that failed for one image may still have delivered the others.
+        return bool(self.plan.get("changed"))
 
     @property
     def delivery(self) -> dict[str, Any]:
@@ -54,20 +75,22 @@ class Outcome:
         return str(value) if value else ""
 
 
-def parse_error(stderr: str) -> ErrorLine | None:
-    for line in reversed(stderr.splitlines()):
+def parse_errors(stderr: str) -> tuple[ErrorLine, ...]:
+    found = []
+    for line in stderr.splitlines():
         if line.startswith(_ERROR_PREFIX):
             text = line[len(_ERROR_PREFIX) :].strip()
             match = _LOCATION.match(text)
             if match:
-                return ErrorLine(match["message"], match["file"], int(match["line"]))
-            return ErrorLine(text)
-    return None
+                found.append(ErrorLine(match["message"], match["file"], int(match["line"])))
+            else:
+                found.append(ErrorLine(text))
+    return tuple(found)
 
 
 def read_outcome(status: int, stdout: str, stderr: str) -> Outcome:
     report: dict[str, Any] = {}
-    error = parse_error(stderr) if status else None
+    errors = parse_errors(stderr) if status else ()
     if stdout.strip():
         try:
             parsed = json.loads(stdout)
@@ -77,10 +100,10 @@ def read_outcome(status: int, stdout: str, stderr: str) -> Outcome:
             report = parsed
         elif status == 0:
             status = 1
-            error = ErrorLine("the command line did not print a JSON report")
-    if status and error is None:
-        error = ErrorLine(f"updater exited with status {status}")
-    return Outcome(status=status, report=report, error=error, stderr=stderr)
+            errors = (ErrorLine("the command line did not print a JSON report"),)
+    if status and not errors:
+        errors = (ErrorLine(f"updater exited with status {status}"),)
+    return Outcome(status=status, report=report, errors=errors, stderr=stderr)
 
 
 def invoke(argv: Sequence[str], env: Mapping[str, str]) -> Outcome:

@@ -40,8 +40,8 @@ def variable(name: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     command: str
-    mode: str
-    repo: str  # a directory or a clone URL; "" only if the platform has no default
+    mode: str  # "" for poll: the config file's delivery.mode decides
+    repo: str  # a directory or a clone URL
     images: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     config: str = ""
@@ -65,23 +65,25 @@ class Settings:
         args = [self.command]
         if self.repo:
             args += ["--repo", self.repo]
-        if self.command == "poll":
+        if self.config:
             args += ["--config", self.config]
-        else:
+        if self.command == "set-image":
             for path in self.paths:
                 args += ["--path", path]
-        args += [f"--{self.mode}", "--json"]
+        if self.mode:
+            args.append(f"--{self.mode}")
+        args.append("--json")
         if not self.repo_is_local:
             if self.token_variable:
                 args += ["--token-env", self.token_variable]
             if self.forge:
                 args += ["--forge", self.forge]
-        if self.mode in DELIVERING_MODES:
+        if self.mode in DELIVERING_MODES or not self.mode:
             if self.branch:
                 args += ["--branch", self.branch]
             if self.message:
                 args += ["--message", self.message]
-        if self.mode == "pull-request":
+        if self.mode in ("pull-request", ""):
             if self.api_url:
                 args += ["--api-url", self.api_url]
             for label in self.labels:
@@ -136,21 +138,24 @@ def read_settings(
     command = get("command").strip() or "set-image"
     if command not in COMMANDS:
         raise UsageError(f"{label('command')}: {command!r} is not one of {', '.join(COMMANDS)}")
-    raw_mode = get("mode").strip() or "pull-request"
+    raw_mode = get("mode").strip() or ("pull-request" if command == "set-image" else "")
     mode = MODE_ALIASES.get(raw_mode, raw_mode)
-    if mode not in MODES:
+    if mode and mode not in MODES:
         choices = ", ".join((*MODES, *MODE_ALIASES))
         raise UsageError(f"{label('mode')}: {raw_mode!r} is not one of {choices}")
 
-    images = split_words(get("images"))
-    config = get("config").strip()
+    images = split_words(get("images")) if command == "set-image" else ()
+    config = get("config").strip() if command == "poll" else ""
     if command == "set-image" and not images:
         raise UsageError(f"{label('images')}: set-image needs at least one image reference")
-    if command == "poll" and not config:
-        raise UsageError(f"{label('config')}: poll needs the path of its config file")
 
     raw_repo = get("repo").strip()
     repo = raw_repo if raw_repo and Path(raw_repo).is_dir() else resolve_repo(raw_repo)
+    if command == "poll" and not config and not Path(repo).is_dir():
+        raise UsageError(
+            f"{label('config')}: poll of a remote repo needs the path of its config file "
+            "(e.g. the .image-updater.yaml of a checkout)"
+        )
     try:
         extra_args = tuple(shlex.split(get("args")))
     except ValueError as error:
