@@ -69,6 +69,7 @@ def test_argv_for_poll_in_a_workspace_directory(tmp_path: Path) -> None:
     )
     assert settings.argv() == [
         "poll", "--repo", str(tmp_path), "--config", ".image-updater.yaml", "--push", "--json",
+        "--token-env", "UPDATER_TOKEN", "--forge", "github",
     ]  # fmt: skip
 
 
@@ -240,3 +241,18 @@ def test_summary_escapes_hostile_values() -> None:
     assert "<script>" not in text
     assert "a&#124;b&lt;script&gt;.yaml" in text
     assert "href" not in text  # only http(s) URLs become links
+
+
+def test_poll_without_a_mode_leaves_it_to_the_config(tmp_path: Path) -> None:
+    settings = gitlab(UPDATER_COMMAND="poll", UPDATER_REPO=str(tmp_path), UPDATER_IMAGES="a:1")
+    assert settings.mode == ""
+    assert settings.images == ()
+    assert settings.argv() == [
+        "poll", "--repo", str(tmp_path), "--json",
+        "--forge", "gitlab", "--api-url", "https://gitlab.example",
+    ]  # fmt: skip
+    remote = gitlab(UPDATER_COMMAND="poll", UPDATER_CONFIG="c.yaml", UPDATER_LABELS="x")
+    assert remote.argv() == [
+        "poll", "--repo", "https://gitlab.example/acme/api.git", "--config", "c.yaml", "--json",
+        "--forge", "gitlab", "--api-url", "https://gitlab.example", "--label", "x",
+    ]  # fmt: skip

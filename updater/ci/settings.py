@@ -73,11 +73,10 @@ class Settings:
         if self.mode:
             args.append(f"--{self.mode}")
         args.append("--json")
-        if not self.repo_is_local:
-            if self.token_variable:
-                args += ["--token-env", self.token_variable]
-            if self.forge:
-                args += ["--forge", self.forge]
+        if self.token_variable:
+            args += ["--token-env", self.token_variable]
+        if self.forge:
+            args += ["--forge", self.forge]
         if self.mode in DELIVERING_MODES or not self.mode:
             if self.branch:
                 args += ["--branch", self.branch]
