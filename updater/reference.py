@@ -7,6 +7,7 @@ shared vocabulary of the package: it imports nothing from it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -79,6 +80,7 @@ def split_domain(name: str) -> tuple[str, str]:
     return domain, path
 
 
+@functools.lru_cache(maxsize=16384)
 def normalise_name(name: str) -> str:
     domain, path = split_domain(name)
     return f"{domain}/{path}"

@@ -6,10 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node
 
 from updater.edit import helm, kustomize
-from updater.edit.document import Document, get, get_path, is_string, line_of
+from updater.edit.document import (
+    Document,
+    get,
+    get_path,
+    is_mapping,
+    is_scalar,
+    is_sequence,
+    is_string,
+    line_of,
+)
 from updater.edit.site import Site, Skip
 
 KINDS = frozenset({"Application", "ApplicationSet"})
@@ -19,9 +28,9 @@ def is_application(root: Node) -> bool:
     api_version = get(root, "apiVersion")
     kind = get(root, "kind")
     return (
-        isinstance(api_version, ScalarNode)
+        is_scalar(api_version)
         and api_version.value.startswith("argoproj.io/")
-        and isinstance(kind, ScalarNode)
+        and is_scalar(kind)
         and kind.value in KINDS
     )
 
@@ -37,12 +46,12 @@ def sources(root: Node) -> Iterator[tuple[str, MappingNode]]:
         ("spec.template.spec", get_path(spec, "template", "spec")),
     ):
         single = get(holder, "source")
-        if isinstance(single, MappingNode):
+        if is_mapping(single):
             yield f"{base}.source", single
         many = get(holder, "sources")
-        if isinstance(many, SequenceNode):
+        if is_sequence(many):
             for index, item in enumerate(many.value):
-                if isinstance(item, MappingNode):
+                if is_mapping(item):
                     yield f"{base}.sources[{index}]", item
 
 
@@ -63,11 +72,11 @@ def find_in_source(document: Document, source: Node, path: str) -> Iterator[Site
     if parameters is not None:
         yield from helm.find_parameters(document, parameters, f"{prefix}helm.parameters")
     values_object = get(helm_node, "valuesObject")
-    if isinstance(values_object, MappingNode):
+    if is_mapping(values_object):
         for found in helm.find(document, values_object, f"{prefix}helm.valuesObject"):
             yield _as_argocd(found)
     values = get(helm_node, "values")
-    if is_string(values) and isinstance(values, ScalarNode) and "image" in values.value:
+    if is_string(values) and is_scalar(values) and "image" in values.value:
         yield Skip(document.path, line_of(values), "", "values in a block scalar (embedded YAML)")
 
 

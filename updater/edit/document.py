@@ -7,37 +7,151 @@ CRLF, BOM and everything else stay byte-identical.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from updater.errors import EditError
 
 STR_TAG = "tag:yaml.org,2002:str"
 BOM = "\ufeff"
 
-_loader: YAML | None = None
+PLAIN_TAG = "tag:gitops-updater,2026:plain"  # a plain scalar whose type is not looked up yet
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_TAGS = {name: Tag(suffix=name) for name in (PLAIN_TAG, STR_TAG, _MAP_TAG, _SEQ_TAG)}
+
+
+class _LazyResolver(VersionedResolver):
+    """Leaves plain scalars' types to ``scalar_tag``: composing calls the resolver for
+    every node, and looking up the YAML version and regexps there was most of the cost
+    of parsing a config repo, while only a few values' types are ever asked for."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # Shared Tag objects: a Node given a str builds a new Tag every time.
+        if kind is ScalarNode:
+            return _TAGS[PLAIN_TAG] if implicit[0] else _TAGS[STR_TAG]
+        return _TAGS[_MAP_TAG] if kind is MappingNode else _TAGS[_SEQ_TAG]
+
+
+@functools.lru_cache(maxsize=65536)
+def plain_tag(value: str) -> str:
+    return str(_resolvers[1].resolve(ScalarNode, value, (True, False)))
+
+
+def scalar_tag(node: ScalarNode) -> str:
+    tag = str(node.tag)
+    return plain_tag(node.value) if tag == PLAIN_TAG else tag
+
+
+# What may stay a plain scalar in any context (block or flow) and still be a string.
+_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@+=-]*(?::[A-Za-z0-9_./@+=-]+)*$")
 # Kubernetes tooling still reads YAML 1.1 (yes/no/on/off are booleans, 010 is octal),
 # so a plain value must read as a string under both versions.
 _resolvers = (VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
-# What may stay a plain scalar in any context (block or flow) and still be a string.
-_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@+=-]*(?::[A-Za-z0-9_./@+=-]+)*$")
 
 
-def _yaml() -> YAML:
-    global _loader
-    if _loader is None:
-        # The C composer (ruamel.yaml.clib) is ~10x faster than the pure-Python one and
-        # gives the same marks; ruamel falls back to pure Python where clib is missing.
-        _loader = YAML(typ="safe")
-    return _loader
+def _node_classes() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    scalar: list[type] = [ScalarNode]
+    mapping: list[type] = [MappingNode]
+    sequence: list[type] = [SequenceNode]
+    try:
+        import yaml.nodes
+    except ImportError:
+        pass
+    else:
+        scalar.append(yaml.nodes.ScalarNode)
+        mapping.append(yaml.nodes.MappingNode)
+        sequence.append(yaml.nodes.SequenceNode)
+    return tuple(scalar), tuple(mapping), tuple(sequence)
+
+
+# Nodes come from libyaml through PyYAML when it is there, else from ruamel.yaml: both
+# have the same attributes (tag, value, style, flow_style, start_mark, end_mark), so the
+# code is typed against ruamel's classes and tests membership with these guards.
+_SCALARS, _MAPPINGS, _SEQUENCES = _node_classes()
+
+
+def is_scalar(node: object) -> TypeGuard[ScalarNode]:
+    return isinstance(node, _SCALARS)
+
+
+def is_mapping(node: object) -> TypeGuard[MappingNode]:
+    return isinstance(node, _MAPPINGS)
+
+
+def is_sequence(node: object) -> TypeGuard[SequenceNode]:
+    return isinstance(node, _SEQUENCES)
+
+
+_loader_class: Any = None
+
+
+def _fast_loader(text: str) -> Any:
+    """libyaml's composer through PyYAML, with the lazy resolver.
+
+    Composing is most of the cost of reading a config repo: per file, ruamel.yaml.clib
+    takes ~0.3 ms and libyaml through PyYAML ~0.06 ms on the same files (bench/), with
+    the same parser underneath (clib is derived from libyaml) and the same character
+    offsets in the marks. The class is made once, where ``compose_all`` makes one per call.
+    """
+    global _loader_class
+    if _loader_class is None:
+        from yaml._yaml import CParser
+        from yaml.nodes import MappingNode as YamlMapping
+        from yaml.nodes import ScalarNode as YamlScalar
+        from yaml.resolver import BaseResolver
+
+        class Loader(CParser, BaseResolver):
+            def __init__(self, stream: str) -> None:
+                CParser.__init__(self, stream)
+                BaseResolver.__init__(self)
+
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+                if kind is YamlScalar:
+                    return PLAIN_TAG if implicit[0] else STR_TAG
+                return _MAP_TAG if kind is YamlMapping else _SEQ_TAG
+
+        _loader_class = Loader
+    return _loader_class(text)
+
+
+def _ruamel_loader(text: str) -> Any:
+    from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
+
+    class Loader(CParser, _LazyResolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            _LazyResolver.__init__(self, loadumper=self)
+
+    return Loader(text)
+
+
+def _compose_all(text: str) -> list[Node]:
+    for make in (_fast_loader, _ruamel_loader):
+        try:
+            loader = make(text)
+        except (ImportError, AttributeError):
+            continue
+        try:
+            roots = []
+            while loader.check_node():
+                roots.append(loader.get_node())
+            return roots
+        finally:
+            loader.dispose()
+    yaml = YAML(typ="safe", pure=True)  # no C parser at all: same marks, slower
+    yaml.Resolver = _LazyResolver
+    return list(yaml.compose_all(text))
 
 
 @dataclass(frozen=True)
@@ -68,63 +182,83 @@ def read_text(path: Path, shown: str) -> str:
 def parse(text: str, shown: str) -> Document:
     offset = 1 if text.startswith(BOM) else 0
     try:
-        roots = tuple(r for r in _yaml().compose_all(text[offset:]) if r is not None)
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+        roots = tuple(r for r in _compose_all(text[offset:]) if r is not None)
+    except Exception as error:
+        if not _is_yaml_error(error):
+            raise
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         where = f"{shown}:{mark.line + 1}" if mark is not None else shown
-        problem = error.problem or error.context or "malformed YAML"
+        problem = getattr(error, "problem", None) or getattr(error, "context", None)
+        if not problem:
+            problem = (str(error).strip().splitlines() or ["malformed"])[0]
         raise EditError(f"{where}: malformed YAML: {problem}") from None
-    except YAMLError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "malformed"
-        raise EditError(f"{shown}: malformed YAML: {first_line}") from None
     document = Document(path=shown, text=text, roots=roots, offset=offset)
     for root in roots:
         _check_duplicate_keys(document, root, set())
     return document
 
 
-def _check_duplicate_keys(document: Document, node: Node, seen: set[int]) -> None:
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, MappingNode):
-        keys: set[Any] = set()
-        for key, value in node.value:
-            if isinstance(key, ScalarNode) and key.value != "<<":
-                marker = (key.tag, key.value)
-                if marker in keys:
-                    raise EditError(
-                        f"{document.path}:{key.start_mark.line + 1}: duplicate key {key.value!r}"
-                    )
-                keys.add(marker)
-            _check_duplicate_keys(document, value, seen)
-    elif isinstance(node, SequenceNode):
-        for item in node.value:
-            _check_duplicate_keys(document, item, seen)
+def _is_yaml_error(error: Exception) -> bool:
+    if isinstance(error, YAMLError):
+        return True
+    try:
+        import yaml
+    except ImportError:
+        return False
+    return isinstance(error, yaml.YAMLError)
+
+
+def _check_duplicate_keys(document: Document, root: Node, seen: set[int]) -> None:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if is_mapping(node):
+            names = [k.value for k, _ in node.value if is_scalar(k)]
+            if len(set(names)) != len(names):
+                _report_duplicate(document, node)
+            stack.extend(v for _, v in node.value if not is_scalar(v))
+        elif is_sequence(node):
+            stack.extend(item for item in node.value if not is_scalar(item))
+
+
+def _report_duplicate(document: Document, node: MappingNode) -> None:
+    seen: set[str] = set()
+    for key, _ in node.value:
+        if is_scalar(key) and key.value != "<<":
+            if key.value in seen:
+                raise EditError(
+                    f"{document.path}:{key.start_mark.line + 1}: duplicate key {key.value!r}"
+                )
+            seen.add(key.value)
 
 
 def is_string(node: Node | None) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == STR_TAG
+    return is_scalar(node) and scalar_tag(node) == STR_TAG
 
 
 def is_block_scalar(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.style in ("|", ">")
+    return is_scalar(node) and node.style in ("|", ">")
 
 
 def items(node: Node) -> Iterator[tuple[str, Node, Node]]:
     """Key/value pairs of a mapping with scalar keys, merges (<<) left out."""
-    if isinstance(node, MappingNode):
+    if is_mapping(node):
         for key, value in node.value:
-            if isinstance(key, ScalarNode) and key.value != "<<":
+            if is_scalar(key) and key.value != "<<":
                 yield key.value, key, value
 
 
 def get(node: Node | None, key: str) -> Node | None:
-    if not isinstance(node, MappingNode):
+    if not is_mapping(node):
         return None
-    for name, _, value in items(node):
-        if name == key:
-            return value
+    for name, value in node.value:
+        # Only a scalar key has a str value equal to ``key``; "<<" is never asked for.
+        if name.value == key:
+            found: Node = value
+            return found
     return None
 
 
@@ -136,7 +270,7 @@ def get_path(node: Node | None, *keys: str) -> Node | None:
 
 def scalar(node: Node | None, key: str) -> ScalarNode | None:
     value = get(node, key)
-    return value if isinstance(value, ScalarNode) else None
+    return value if is_scalar(value) else None
 
 
 def line_of(node: Node) -> int:
@@ -191,13 +325,13 @@ def scalars(document: Document) -> list[ScalarNode]:
         if id(node) in seen:
             return
         seen.add(id(node))
-        if isinstance(node, ScalarNode):
+        if is_scalar(node):
             found.append(node)
-        elif isinstance(node, MappingNode):
+        elif is_mapping(node):
             for key, value in node.value:
                 walk(key)
                 walk(value)
-        elif isinstance(node, SequenceNode):
+        elif is_sequence(node):
             for item in node.value:
                 walk(item)
 
@@ -223,12 +357,19 @@ def walk_mappings(
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, MappingNode):
+        if is_mapping(current):
             yield here, current
-            children = [(join(here, name), value) for name, _, value in items(current)]
-            stack.extend(reversed(children))
-        elif isinstance(current, SequenceNode):
-            stack.extend(reversed([(f"{here}[{i}]", item) for i, item in enumerate(current.value)]))
+            stack.extend(
+                (join(here, key.value), value)
+                for key, value in reversed(current.value)
+                if not is_scalar(value) and is_scalar(key) and key.value != "<<"
+            )
+        elif is_sequence(current):
+            stack.extend(
+                (f"{here}[{i}]", item)
+                for i, item in reversed(list(enumerate(current.value)))
+                if not is_scalar(item)
+            )
 
 
 def join(path: str, key: str) -> str:
@@ -248,11 +389,11 @@ def paths_of(document: Document, wanted: set[int]) -> dict[int, str]:
         seen.add(id(node))
         if id(node) in wanted:
             found[id(node)] = path
-        if isinstance(node, MappingNode):
+        if is_mapping(node):
             for key, value in node.value:
-                name = key.value if isinstance(key, ScalarNode) else "?"
+                name = key.value if is_scalar(key) else "?"
                 walk(value, join(path, name))
-        elif isinstance(node, SequenceNode):
+        elif is_sequence(node):
             for index, item in enumerate(node.value):
                 walk(item, f"{path}[{index}]")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from updater.edit.document import (
     Document,
     get_path,
     is_block_scalar,
+    is_scalar,
+    is_sequence,
     is_string,
     items,
     join,
@@ -41,7 +43,7 @@ def global_registries(values: Node) -> tuple[str, ...]:
     found = []
     for keys in (("global", "imageRegistry"), ("global", "image", "registry")):
         node = get_path(values, *keys)
-        if isinstance(node, ScalarNode) and is_string(node) and node.value:
+        if is_scalar(node) and is_string(node) and node.value:
             found.append(node.value)
     return tuple(found)
 
@@ -58,11 +60,11 @@ def _mapping_sites(
     keys = {name: value for name, _, value in items(mapping)}
     repository = keys.get("repository")
     image = keys.get("image")
-    if isinstance(repository, ScalarNode) and _is_image_block(path, keys):
+    if is_scalar(repository) and _is_image_block(path, keys):
         yield _split_site(document, mapping, path, "repository", registries)
-    elif isinstance(image, ScalarNode) and any(k in keys for k in ("registry", *TAG_KEYS)):
+    elif is_scalar(image) and any(k in keys for k in ("registry", *TAG_KEYS)):
         yield _split_site(document, mapping, path, "image", registries)
-    elif isinstance(image, ScalarNode) and is_string(image) and image.value:
+    elif is_scalar(image) and is_string(image) and image.value:
         if is_block_scalar(image):
             yield Skip(document.path, line_of(image), "", "block scalar")
         else:
@@ -128,7 +130,7 @@ def _split_site(
 def find_parameters(document: Document, parameters: Node, path: str) -> Iterator[Site | Skip]:
     """Argo CD ``helm.parameters``: ``{name: image.repository, value: ...}`` pairs grouped
     by the prefix before the last dot."""
-    if not isinstance(parameters, SequenceNode):
+    if not is_sequence(parameters):
         return
     groups: dict[str, dict[str, tuple[str, ScalarNode]]] = {}
     for index, item in enumerate(parameters.value):

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node
 
-from updater.edit.document import Document, get, is_block_scalar, join, line_of, scalar
+from updater.edit.document import (
+    Document,
+    get,
+    is_block_scalar,
+    is_mapping,
+    is_scalar,
+    is_sequence,
+    join,
+    line_of,
+    scalar,
+)
 from updater.edit.site import (
     Field,
     Site,
@@ -28,10 +38,10 @@ def is_kustomization(file_name: str) -> bool:
 
 def find(document: Document, root: Node) -> Iterator[Site | Skip]:
     images = get(root, "images")
-    if not isinstance(images, SequenceNode):
+    if not is_sequence(images):
         return
     for index, entry in enumerate(images.value):
-        if isinstance(entry, MappingNode):
+        if is_mapping(entry):
             found = entry_site(document, entry, f"images[{index}]")
             if found is not None:
                 yield found
@@ -80,10 +90,10 @@ def entry_site(document: Document, entry: MappingNode, path: str) -> Site | Skip
 
 def string_entries(document: Document, images: Node, path: str, kind: str) -> Iterator[Site | Skip]:
     """``NAME:TAG`` / ``ALIAS=NAME:TAG`` strings, as Argo CD's kustomize.images holds."""
-    if not isinstance(images, SequenceNode):
+    if not is_sequence(images):
         return
     for index, item in enumerate(images.value):
-        if not isinstance(item, ScalarNode):
+        if not is_scalar(item):
             continue
         alias, sep, _ = item.value.partition("=")
         prefix = f"{alias}=" if sep else ""

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import Node, ScalarNode
 
 from updater.edit.document import (
     Document,
     get,
     is_block_scalar,
+    is_mapping,
+    is_scalar,
     is_string,
     items,
     join,
@@ -31,12 +33,12 @@ def is_kubernetes_object(root: Node) -> bool:
 
 def is_compose(root: Node) -> bool:
     services = get(root, "services")
-    return isinstance(services, MappingNode) and get(root, "apiVersion") is None
+    return is_mapping(services) and get(root, "apiVersion") is None
 
 
 def deploys_images(root: Node) -> bool:
     api_version = get(root, "apiVersion")
-    group = api_version.value.partition("/")[0] if isinstance(api_version, ScalarNode) else ""
+    group = api_version.value.partition("/")[0] if is_scalar(api_version) else ""
     return group not in NOT_DEPLOYING_GROUPS
 
 
@@ -48,7 +50,7 @@ def find(
     ``prune`` holds subtrees another module owns (HelmRelease values, ...)."""
     for path, mapping in walk_mappings(root, prune=prune):
         image = get(mapping, "image")
-        if isinstance(image, ScalarNode) and is_string(image) and image.value:
+        if is_scalar(image) and is_string(image) and image.value:
             yield _site(document, image, join(path, "image"), "manifest")
 
 
@@ -56,7 +58,7 @@ def find_compose(document: Document, root: Node) -> Iterator[Site | Skip]:
     services = get(root, "services")
     for name, _, service in items(services) if services is not None else ():
         image = get(service, "image")
-        if isinstance(image, ScalarNode) and is_string(image) and image.value:
+        if is_scalar(image) and is_string(image) and image.value:
             yield _site(document, image, join(join("services", name), "image"), "compose")
 
 

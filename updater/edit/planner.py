@@ -9,16 +9,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from updater.edit import kustomize
 from updater.edit.document import (
+    STR_TAG,
     Document,
     Splice,
     apply_splices,
     get,
+    is_mapping,
+    is_scalar,
+    is_sequence,
     render_scalar,
     scalar_index,
+    scalar_tag,
     scalars,
 )
 from updater.edit.document import parse as parse_document
@@ -176,7 +181,7 @@ def _insert_key(
     # After the mapping's last line when that is a plain one-line value, so the new
     # key lands where a person would add it; else right after the anchor field.
     last_value = insertion.mapping.value[-1][1]
-    one_line = isinstance(last_value, ScalarNode) and last_value.style not in ("|", ">")
+    one_line = is_scalar(last_value) and last_value.style not in ("|", ">")
     after = last_value if one_line else insertion.after
     position, lead = _line_end(document.text, document.end(after))
     indent = " " * _key_column(insertion.mapping, after)
@@ -199,9 +204,9 @@ def _insert_key(
 
 
 def _last_scalar(node: Node) -> Node:
-    while isinstance(node, (MappingNode, SequenceNode)) and node.value:
+    while (is_mapping(node) or is_sequence(node)) and node.value:
         last = node.value[-1]
-        node = last[1] if isinstance(node, MappingNode) else last
+        node = last[1] if is_mapping(node) else last
     return node
 
 
@@ -224,7 +229,7 @@ def _add_kustomize_entry(file_plan: _FilePlan, candidate: Candidate, change: Cha
         pairs.append(("digest", change.digest))
     root = document.roots[0] if document.roots else None
     images = get(root, "images") if root is not None else None
-    if isinstance(images, SequenceNode) and images.value and not images.flow_style:
+    if is_sequence(images) and images.value and not images.flow_style:
         first = images.value[0]
         dash_column = _dash_column(text, document.start(first))
         key_column = int(first.start_mark.column)
@@ -232,7 +237,7 @@ def _add_kustomize_entry(file_plan: _FilePlan, candidate: Candidate, change: Cha
         prefix = lead
     elif (
         images is None
-        and (root is None or isinstance(root, MappingNode))
+        and (root is None or is_mapping(root))
         and not (root is not None and root.flow_style)
     ):
         dash_column, key_column = 0, 2
@@ -321,12 +326,12 @@ def _verify(
     for position, (old, new) in enumerate(zip(old_nodes, new_nodes, strict=True)):
         want = expected.get(position)
         if want is not None:
-            if new.value != want or new.tag != "tag:yaml.org,2002:str":
+            if new.value != want or scalar_tag(new) != STR_TAG:
                 raise EditError(
                     f"{before.path}:{int(old.start_mark.line) + 1}: new value reads back as "
                     f"{new.value!r}, not {want!r}; nothing written"
                 )
-        elif (old.tag, old.value) != (new.tag, new.value):
+        elif (scalar_tag(old), old.value) != (scalar_tag(new), new.value):
             raise EditError(message)
     wanted_added = [
         value for _, _, pairs, _ in file_plan.insertions for pair in pairs for value in pair

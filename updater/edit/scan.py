@@ -8,10 +8,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import Node
 
 from updater.edit import argocd, helm, kustomize, manifests, markers
-from updater.edit.document import Document, get, parse, read_text
+from updater.edit.document import (
+    Document,
+    get,
+    is_mapping,
+    is_scalar,
+    parse,
+    read_text,
+)
 from updater.edit.site import Site, Skip
 from updater.errors import EditError, UsageError
 
@@ -126,7 +133,7 @@ def find_all(document: Document, file_name: str) -> list[Site | Skip]:
 
 
 def _root_sites(document: Document, root: Node, file_name: str) -> Iterator[Site | Skip]:
-    if not isinstance(root, MappingNode):
+    if not is_mapping(root):
         return
     if kustomize.is_kustomization(file_name):
         yield from kustomize.find(document, root)
@@ -138,7 +145,7 @@ def _root_sites(document: Document, root: Node, file_name: str) -> Iterator[Site
         prune: frozenset[int] = frozenset()
         if _is_helm_release(root):
             values = get(get(root, "spec"), "values")
-            if isinstance(values, MappingNode):
+            if is_mapping(values):
                 yield from helm.find(document, values, "spec.values")
                 prune = frozenset({id(values)})
         if manifests.deploys_images(root):
@@ -153,16 +160,24 @@ def _is_helm_release(root: Node) -> bool:
     api_version = get(root, "apiVersion")
     kind = get(root, "kind")
     return (
-        isinstance(api_version, ScalarNode)
+        is_scalar(api_version)
         and api_version.value.startswith(HELM_RELEASE_GROUP + "/")
-        and isinstance(kind, ScalarNode)
+        and is_scalar(kind)
         and kind.value == "HelmRelease"
     )
+
+
+# Every kind of site needs one of these words: image/images/imageTag/$imagepolicy keys
+# and markers, or a Helm "repository". A file without them cannot reference an image.
+SCAN_NEEDLES = (b"image", b"repository")
 
 
 def scan_repo(root: Path, paths: Sequence[str] = ()) -> ScanResult:
     result = ScanResult()
     for candidate in candidates(root, paths):
+        raw = candidate.path.read_bytes()
+        if not any(needle in raw for needle in SCAN_NEEDLES):
+            continue
         for item in find_all(load(candidate), candidate.path.name):
             if isinstance(item, Site):
                 result.sites.append(item)

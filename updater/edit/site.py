@@ -7,6 +7,8 @@ hex only). Every file kind reduces to sites, so the rules below are written once
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +27,7 @@ from updater.reference import (
 )
 
 ResolveDigest = Callable[[str, str], str]
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Outcome:
     new_ref: str
 
 
+@functools.lru_cache(maxsize=16384)
 def name_is_valid(name: str) -> bool:
     try:
         validate_name(name)
@@ -232,6 +236,6 @@ def unsupported_reason(value: str) -> str | None:
         return "environment placeholder"
     if "*" in value or "?" in value:
         return "wildcard pattern"
-    if any(ch.isspace() for ch in value):
+    if _SPACE.search(value):
         return "contains white space"
     return None
