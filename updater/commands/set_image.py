@@ -14,7 +14,6 @@ import click
 from updater.deliver import DeliveryRequest, DeliveryResult, deliver
 from updater.edit.model import Plan
 from updater.edit.planner import plan
-from updater.edit.site import ResolveDigest
 from updater.errors import NoMatchError, UsageError
 from updater.reference import Change, InvalidReference, parse_change
 from updater.report import plan_json, render_diff, summary
@@ -42,21 +41,17 @@ def parse_changes(images: tuple[str, ...], aliases: tuple[str, ...]) -> list[Cha
     return changes
 
 
-def registry_resolver() -> ResolveDigest | None:
-    """Digest lookups through the registry client, when it is available."""
-    import importlib
+def resolve_from_registry(repository: str, tag: str) -> str:
+    """Digest lookups through the registry client, imported only when a pinned digest
+    needs one (it brings requests, which ``--dry-run`` otherwise never pays for)."""
+    from updater.registry import resolve_digest
 
-    try:
-        module = importlib.import_module("updater.registry")
-    except ImportError:
-        return None
-    resolver: ResolveDigest | None = getattr(module, "resolve_digest", None)
-    return resolver
+    return resolve_digest(repository, tag)
 
 
 def make_planner(changes: list[Change], paths: tuple[str, ...], allow_no_match: bool) -> Any:
     def make_plan(root: Path) -> Plan:
-        result = plan(root, changes, paths=paths, resolve_digest=registry_resolver())
+        result = plan(root, changes, paths=paths, resolve_digest=resolve_from_registry)
         if result.unmatched and not allow_no_match:
             names = ", ".join(str(c) for c in result.unmatched)
             where = f" under {', '.join(paths)}" if paths else ""
