@@ -316,3 +316,22 @@ def test_up_to_date_changes_nothing(tmp_path: Path) -> None:
     make_repo(tmp_path, {"kustomization.yaml": "images:\n- name: app\n  newTag: v1\n"})
     result = plan_for(tmp_path, "app:v1")
     assert not result.edits and result.up_to_date and not result.unmatched
+
+
+def test_anchored_and_tagged_scalars_keep_anchor_and_tag(tmp_path: Path) -> None:
+    before = (
+        'image:\n  repository: acme/app\n  tag: &ver "1.0"   # the version\n'
+        "sidecar:\n  image:\n    repository: acme/app\n    tag: *ver\n"
+    )
+    assert edited(tmp_path, before, "acme/app:2.0") == before.replace('"1.0"', '"2.0"')
+    pod = (
+        "kind: Pod\napiVersion: v1\nspec:\n  containers:\n"
+        "  - image: !!str acme/app:1.0\n  - image: &i acme/app:1.0\n  - image: *i\n"
+    )
+    assert edited(tmp_path, pod, "acme/app:2.0", name="pod.yaml") == pod.replace("1.0", "2.0")
+
+
+def test_same_image_twice_with_different_tags_is_refused(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"kustomization.yaml": "images:\n- name: app\n  newTag: v1\n"})
+    with pytest.raises(EditError, match="conflicting new values"):
+        plan_for(tmp_path, "app:v2", "app:v3")

@@ -164,7 +164,16 @@ class Document:
     offset: int  # characters before what the parser saw (a BOM)
 
     def start(self, node: Node) -> int:
-        return int(node.start_mark.index) + self.offset
+        """Where the node's own text starts: after an anchor (``&a``) or a tag (``!!str``),
+        which the parser counts as part of the node but an edit must keep."""
+        position = int(node.start_mark.index) + self.offset
+        text = self.text
+        while position < len(text) and text[position] in "&!":
+            while position < len(text) and text[position] not in " \t\r\n":
+                position += 1
+            while position < len(text) and text[position] in " \t\r\n":
+                position += 1
+        return position
 
     def end(self, node: Node) -> int:
         return int(node.end_mark.index) + self.offset

@@ -299,7 +299,10 @@ def _verify(
 ) -> None:
     """Re-parse: exactly the intended scalars changed, each reads back as intended, and
     inserted keys read back as the pairs we meant to add."""
-    after = parse_document(after_text, before.path)
+    try:
+        after = parse_document(after_text, before.path)
+    except EditError as error:
+        raise EditError(f"{error}; the edit would break the file, nothing written") from None
     spans = []
     shift = 0
     # Positions of inserted text in the new string, accounting for earlier splices.
