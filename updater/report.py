@@ -5,8 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from updater.edit.model import Plan, Record
-from updater.edit.site import Site, Skip
+from updater.edit.model import Plan, Record, Reference, Skipped
 
 
 def render_diff(plan: Plan, *, color: bool = False) -> str:
@@ -143,21 +142,21 @@ def proposal_images(body: str) -> tuple[str, ...] | None:
     return tuple(images) if isinstance(images, list) else None
 
 
-def site_json(site: Site) -> dict[str, Any]:
+def reference_json(reference: Reference) -> dict[str, Any]:
     return {
-        "file": site.file,
-        "line": site.line,
-        "kind": site.kind,
-        "image": site.image,
-        "repository": site.repository,
-        "tag": site.ref.tag,
-        "digest": site.ref.digest,
-        "yaml_path": site.path,
-        "policy": site.policy,
+        "file": reference.file,
+        "line": reference.line,
+        "kind": reference.kind,
+        "image": reference.image,
+        "repository": reference.repository,
+        "tag": reference.tag,
+        "digest": reference.digest,
+        "yaml_path": reference.yaml_path,
+        "policy": reference.policy,
     }
 
 
-def scan_table(sites: list[Site], skips: list[Skip]) -> str:
+def scan_table(sites: list[Reference], skips: list[Skipped]) -> str:
     rows = [(f"{s.file}:{s.line}", s.kind, s.image or f"({s.policy})") for s in sites]
     rows += [
         (f"{s.file}:{s.line}", "skipped", f"{s.reason}: {s.value}".rstrip(": ")) for s in skips

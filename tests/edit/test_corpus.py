@@ -9,9 +9,9 @@ import pytest
 
 from tests.corpus import lay_out
 from tests.edit.checks import assert_only_values_changed
+from updater.edit.model import Reference
 from updater.edit.planner import plan
 from updater.edit.scan import scan_repo
-from updater.edit.site import Site
 from updater.reference import Change
 
 NEW_DIGEST = "sha256:" + "ab" * 32
@@ -24,22 +24,22 @@ def corpus_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def change_for(site: Site) -> Change:
+def change_for(site: Reference) -> Change:
     repository = site.repository
     if repository is None or site.kind == "marker":
         assert site.policy is not None, f"{site.file}:{site.line}: site with no repository"
         return Change(
             repository=repository or "example.invalid/unknown",
-            spelled=site.ref.name or "unknown",
+            spelled=site.name or "unknown",
             tag="9.9.9-test",
             digest=NEW_DIGEST,
             aliases=(site.policy,),
         )
     return Change(
         repository=repository,
-        spelled=site.ref.name,
+        spelled=site.name,
         tag="9.9.9-test",
-        digest=NEW_DIGEST if site.ref.digest else None,
+        digest=NEW_DIGEST if site.digest else None,
     )
 
 
@@ -48,15 +48,15 @@ def sites() -> list[tuple[str, int]]:
 
     with tempfile.TemporaryDirectory() as directory:
         lay_out(Path(directory))
-        return [(s.file, s.line) for s in scan_repo(Path(directory)).sites]
+        return [(s.file, s.line) for s in scan_repo(Path(directory)).references]
 
 
 def test_corpus_is_laid_out_and_scanned(corpus_repo: Path) -> None:
     result = scan_repo(corpus_repo)
-    kinds = {s.kind for s in result.sites}
+    kinds = {s.kind for s in result.references}
     assert kinds == {"kustomize", "helm", "manifest", "argocd", "compose", "marker"}
-    assert len(result.sites) > 150
-    reasons = {s.reason for s in result.skips}
+    assert len(result.references) > 150
+    reasons = {s.reason for s in result.skipped}
     assert "environment placeholder" in reasons
 
 
@@ -65,7 +65,7 @@ def test_every_reference_edits_with_zero_collateral_bytes(
     corpus_repo: Path, file: str, line: int
 ) -> None:
     site = next(
-        s for s in scan_repo(corpus_repo, [file]).sites if s.line == line and s.file == file
+        s for s in scan_repo(corpus_repo, [file]).references if s.line == line and s.file == file
     )
     change = change_for(site)
     result = plan(corpus_repo, [change], paths=[file])
@@ -92,3 +92,14 @@ def test_env_placeholders_are_never_rewritten(corpus_repo: Path) -> None:
     change = Change(repository="docker.io/library/postgres", spelled="postgres", tag="17")
     result = plan(corpus_repo, [change], paths=[compose])
     assert not result.edits
+
+
+def test_parallel_scan_finds_the_same_in_the_same_order(
+    corpus_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from updater.edit import scan
+
+    monkeypatch.setattr(scan, "PARALLEL_MIN_FILES", 10)
+    one = scan_repo(corpus_repo)
+    two = scan_repo(corpus_repo, workers=2)
+    assert two == one

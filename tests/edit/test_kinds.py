@@ -335,3 +335,17 @@ def test_same_image_twice_with_different_tags_is_refused(tmp_path: Path) -> None
     make_repo(tmp_path, {"kustomization.yaml": "images:\n- name: app\n  newTag: v1\n"})
     with pytest.raises(EditError, match="conflicting new values"):
         plan_for(tmp_path, "app:v2", "app:v3")
+
+
+def test_helm_chart_templates_are_not_candidates(tmp_path: Path) -> None:
+    template = 'image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n{{- if x }}\n'
+    make_repo(
+        tmp_path,
+        {
+            "chart/Chart.yaml": "name: api\n",
+            "chart/templates/deployment.yaml": template + "# ghcr.io/acme/api\n",
+            "chart/values.yaml": "image:\n  repository: ghcr.io/acme/api\n  tag: 1.0.0\n",
+        },
+    )
+    result = plan_for(tmp_path, "ghcr.io/acme/api:1.1.0")
+    assert [e.path for e in result.edits] == ["chart/values.yaml"]

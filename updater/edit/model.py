@@ -13,6 +13,38 @@ from updater.reference import Change
 
 
 @dataclass(frozen=True)
+class Reference:
+    """One image reference found by a scan: plain data, no YAML nodes."""
+
+    file: str
+    line: int
+    kind: str  # kustomize | helm | manifest | argocd | compose | marker
+    image: str  # as the file spells it
+    name: str  # the image name as spelled (no tag or digest)
+    repository: str | None  # normalised; None for a marker whose image is unknown
+    tag: str | None
+    digest: str | None
+    yaml_path: str
+    policy: str | None  # setter marker policy
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A value left alone, and why."""
+
+    file: str
+    line: int
+    value: str
+    reason: str
+
+
+@dataclass
+class ScanResult:
+    references: list[Reference] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Record:
     """One scalar value that the plan changes."""
 

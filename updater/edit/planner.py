@@ -29,7 +29,7 @@ from updater.edit.document import (
 from updater.edit.document import parse as parse_document
 from updater.edit.markers import NEEDLE as MARKER_NEEDLE
 from updater.edit.model import FileEdit, Plan, Record
-from updater.edit.scan import Candidate, candidates, find_all, load
+from updater.edit.scan import Candidate, candidates, find_all, gc_paused, load
 from updater.edit.site import Insertion, ResolveDigest, Site, Skip, apply
 from updater.errors import EditError
 from updater.reference import Change, familiar_name
@@ -71,6 +71,16 @@ def plan(
     *,
     paths: Sequence[str] = (),
     resolve_digest: ResolveDigest | None = None,
+) -> Plan:
+    with gc_paused():
+        return _plan(root, changes, paths, resolve_digest)
+
+
+def _plan(
+    root: Path,
+    changes: Sequence[Change],
+    paths: Sequence[str],
+    resolve_digest: ResolveDigest | None,
 ) -> Plan:
     wanted = needles(changes)
     matched: set[Change] = set()

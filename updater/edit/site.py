@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 
+from updater.edit.model import Reference, Skipped
 from updater.errors import EditError
 from updater.reference import (
     Change,
@@ -60,13 +61,22 @@ class Site:
             return self.ref.repository
         return min(self.repositories) if self.repositories else None
 
+    def reference(self) -> Reference:
+        return Reference(
+            file=self.file,
+            line=self.line,
+            kind=self.kind,
+            image=self.image,
+            name=self.ref.name,
+            repository=self.repository,
+            tag=self.ref.tag,
+            digest=self.ref.digest,
+            yaml_path=self.path,
+            policy=self.policy,
+        )
 
-@dataclass(frozen=True)
-class Skip:
-    file: str
-    line: int
-    value: str
-    reason: str
+
+Skip = Skipped
 
 
 @dataclass(frozen=True)
