@@ -57,7 +57,8 @@ def delivery_options(func: F) -> F:
                      help="Base branch to push to / propose against (default: the remote's default,"
                      " or a local checkout's upstream)."),
         click.option("--remote", metavar="NAME",
-                     help="Remote of a local --repo to deliver to (default: upstream's, else origin)."),
+                     help="Remote of a local --repo to deliver to"
+                     " (default: upstream's, else origin)."),
         click.option("--forge", type=click.Choice(["github", "gitlab"]),
                      help="Forge for --pull-request (default: from the remote URL's host)."),
         click.option("--api-url", metavar="URL",
@@ -70,7 +71,8 @@ def delivery_options(func: F) -> F:
         click.option("--label", "labels", multiple=True, metavar="NAME",
                      help="Label for the PR/MR (repeatable, or comma-separated)."),
         click.option("--reviewer", "reviewers", multiple=True, metavar="USER",
-                     help="Reviewer (repeatable; GitHub ORG/TEAM for a team, GitLab user name or id)."),
+                     help="Reviewer (repeatable; GitHub ORG/TEAM for a team,"
+                     " GitLab user name or id)."),
         click.option("--assignee", "assignees", multiple=True, metavar="USER",
                      help="Assignee (repeatable)."),
         click.option("--draft", is_flag=True, default=None, help="Open the PR/MR as a draft."),

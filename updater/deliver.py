@@ -1,17 +1,77 @@
 """Delivery modes: take a plan and turn it into a diff, written files, a commit, a push
-or a pull request. Delivery never re-edits: on a race it asks for a fresh plan."""
+or a pull request. Delivery never re-edits: on a race it asks for a fresh plan.
+
+Where the work happens:
+- ``--dry-run``: on ``--repo`` as it is (a directory), or on a cheap clone of a URL.
+- ``--write``/``--commit``: on a local checkout only (a clone would be thrown away).
+- ``--push``/``--pull-request``: always on a temporary clone of the remote, shallow
+  (``--depth 1``), blobless (``--filter=blob:none``) and sparse on ``--path``, of the
+  base branch tip. With a local ``--repo`` the remote is that checkout's remote
+  (its upstream's, else ``origin``); the checkout itself is left alone.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from updater.edit.model import Plan
-from updater.errors import DeliveryError, UsageError
+from updater.errors import DeliveryError, UpdaterError, UsageError
 
 MakePlan = Callable[[Path], Plan]
+MODES = ("dry-run", "write", "commit", "push", "pull-request")
+BOT_BRANCH_PREFIX = "updater"
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """The delivery flags; built from the CLI's ``delivery`` dict by :meth:`from_mapping`."""
+
+    branch: str | None = None  # base branch (default: the remote's default / upstream)
+    remote: str | None = None  # remote of a local --repo (default: upstream's, else origin)
+    forge: str | None = None  # github | gitlab (default: from the remote URL)
+    api_url: str | None = None
+    project: str | None = None  # OWNER/NAME on the forge (default: from the URL path)
+    token_env: str | None = None
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    draft: bool = False
+    auto_merge: bool = False
+    merge_method: str = "merge"
+    close_superseded: bool = False
+    author: str | None = None  # "Name <email>"
+    committer: str | None = None
+    message: str | None = None  # template, see report.commit_message
+    skip_ci: bool = False
+    signoff: bool = False
+    max_retries: int = 10
+    retry_delay: float = 0.25  # first backoff step, seconds; doubles, jittered, capped
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any] | None) -> DeliveryOptions:
+        from updater.forges import join_labels
+
+        options = dict(options or {})
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(k for k in options if k not in known)
+        if unknown:
+            raise UsageError(f"unknown delivery option(s): {', '.join(unknown)}")
+        values: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+        for key in ("labels", "reviewers", "assignees"):
+            if key in values:
+                values[key] = join_labels(tuple(values[key]))
+        if values.get("max_retries", 0) < 0:
+            raise UsageError("--max-retries must be >= 0")
+        if values.get("merge_method", "merge") not in ("merge", "squash", "rebase"):
+            raise UsageError("--merge-method: expected merge, squash or rebase")
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -27,34 +87,496 @@ class DeliveryResult:
     plan: Plan
     mode: str
     commit_sha: str | None = None
-    branch: str | None = None
+    branch: str | None = None  # the branch the commit is on (bot branch for PRs)
     pull_request_url: str | None = None
     pull_request_action: str | None = None  # created | updated | unchanged
+    base: str | None = None  # the base branch pushed to / proposed against
+    pull_request_number: int | None = None
+    pushed: bool = False  # this run moved a remote branch
+    attempts: int = 0  # push attempts (>1 after races)
+    superseded: tuple[str, ...] = ()  # URLs of PRs/MRs closed as superseded
 
     @property
     def changed(self) -> bool:
         return self.plan.changed
 
+    def describe(self) -> str:
+        """One line for people about what delivery did ("" for dry-run and write)."""
+        short = (self.commit_sha or "")[:12]
+        if self.mode == "commit":
+            return f"committed {short} on {self.branch or 'HEAD'}" if short else ""
+        if self.mode == "push":
+            if not self.pushed:
+                return f"{self.base} is already up to date; nothing pushed"
+            tries = f" (after {self.attempts - 1} lost race(s))" if self.attempts > 1 else ""
+            return f"pushed {short} to {self.base}{tries}"
+        if self.mode == "pull-request":
+            if self.pull_request_action is None:
+                return f"{self.base} is already up to date; no pull request needed"
+            verb = {"created": "opened", "updated": "updated", "unchanged": "unchanged:"}
+            text = (
+                f"{verb[self.pull_request_action]} {self.pull_request_url} (branch {self.branch})"
+            )
+            if self.superseded:
+                text += f"; closed {len(self.superseded)} superseded"
+            return text
+        return ""
+
     def as_json(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
-            "commit_sha": self.commit_sha,
+            "base": self.base,
             "branch": self.branch,
+            "commit_sha": self.commit_sha,
+            "pushed": self.pushed,
+            "attempts": self.attempts,
             "pull_request_url": self.pull_request_url,
+            "pull_request_number": self.pull_request_number,
             "pull_request_action": self.pull_request_action,
+            "superseded": list(self.superseded),
         }
 
 
 def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
-    from updater.edit.planner import write_plan
+    from updater import git
+
+    if request.mode not in MODES:
+        raise UsageError(f"unknown mode {request.mode!r}")
+    options = DeliveryOptions.from_mapping(request.options)
+    if git.is_remote_url(request.repo):
+        if request.mode in ("write", "commit"):
+            raise UsageError(
+                f"--{request.mode} needs a local --repo: a clone of {git.redact_url(request.repo)}"
+                " would be thrown away (use --push or --pull-request)"
+            )
+        return _deliver_remote(request.repo, request, options, make_plan, base=options.branch)
 
     root = Path(request.repo)
     if not root.is_dir():
         raise UsageError(f"--repo {request.repo}: not a directory")
-    plan = make_plan(root)
     if request.mode == "dry-run":
-        return DeliveryResult(plan=plan, mode=request.mode)
+        return DeliveryResult(plan=make_plan(root), mode=request.mode)
     if request.mode == "write":
+        from updater.edit.planner import write_plan
+
+        plan = make_plan(root)
         write_plan(plan)
         return DeliveryResult(plan=plan, mode=request.mode)
-    raise DeliveryError(f"--{request.mode} is not available yet")
+    if request.mode == "commit":
+        return _commit_local(root, request, options, make_plan)
+    checkout = git.open_local(root)
+    upstream = git.upstream_of(checkout)
+    remote = options.remote or (upstream[0] if upstream else "origin")
+    url = git.remote_url(checkout, remote)
+    base = options.branch
+    if base is None and upstream and upstream[0] == remote:
+        base = upstream[1]
+    if base is None:
+        base = checkout.current_branch()
+    return _deliver_remote(url, request, options, make_plan, base=base)
+
+
+# --------------------------------------------------------------------------- local commit
+
+
+def _commit_local(
+    root: Path, request: DeliveryRequest, options: DeliveryOptions, make_plan: MakePlan
+) -> DeliveryResult:
+    from updater import git
+    from updater.edit.planner import write_plan
+
+    checkout = git.open_local(root)
+    plan = make_plan(root)
+    branch = checkout.current_branch()
+    if not plan.changed:
+        return DeliveryResult(plan=plan, mode=request.mode, branch=branch, base=branch)
+    top = checkout.path.resolve()
+    files = [(root.resolve() / edit.path).relative_to(top).as_posix() for edit in plan.edits]
+    dirty = checkout.dirty(files)
+    if dirty:
+        raise DeliveryError(
+            f"uncommitted changes in {', '.join(dirty[:3])}: commit or stash them first"
+        )
+    write_plan(plan)
+    try:
+        sha = _commit(checkout, plan, files, options, base=branch)
+    except BaseException:
+        checkout.run("checkout", "HEAD", "--", *files, check=False)
+        raise
+    return DeliveryResult(
+        plan=plan, mode=request.mode, commit_sha=sha, branch=branch, base=branch, attempts=0
+    )
+
+
+def _commit(
+    checkout: Any, plan: Plan, files: list[str], options: DeliveryOptions, *, base: str | None
+) -> str:
+    from updater import git
+    from updater.report import commit_message
+
+    author = git.Identity.parse(options.author) if options.author else git.BOT_IDENTITY
+    committer = git.Identity.parse(options.committer) if options.committer else author
+    message = commit_message(plan, options.message, base=base, skip_ci=options.skip_ci)
+    sha: str = checkout.commit(
+        files, message, author=author, committer=committer, signoff=options.signoff
+    )
+    return sha
+
+
+# --------------------------------------------------------------------------- remotes
+
+
+def _http_auth(url: str, options: DeliveryOptions, redact: Any) -> tuple[str, Any]:
+    """(URL without credentials, HttpAuth or None) for git over HTTP(S)."""
+    from updater import forges, git
+
+    clean, user, secret = git.split_credentials(url)
+    redact.add(secret)
+    if not clean.startswith(("http://", "https://")):
+        return clean, None
+    try:
+        kind: str | None = forges.detect_kind(clean, options.forge)
+    except UsageError:
+        kind = None
+    token, variable = secret, None
+    if token is None:
+        if kind is not None:
+            token, variable = forges.find_token(kind, options.token_env)
+        else:
+            token, variable = forges.find_token("", options.token_env)
+            for candidate in forges.FORGES:
+                if token is None:
+                    token, variable = forges.find_token(candidate, None)
+    if token is None:
+        return clean, None
+    username = user or (
+        "gitlab-ci-token"
+        if variable == "CI_JOB_TOKEN"
+        else forges.GIT_USERNAMES.get(kind or "", "x-access-token")
+    )
+    auth = git.HttpAuth(token=token, username=username)
+    for secret_text in auth.secrets():
+        redact.add(secret_text)
+    return clean, auth
+
+
+def _deliver_remote(
+    url: str,
+    request: DeliveryRequest,
+    options: DeliveryOptions,
+    make_plan: MakePlan,
+    *,
+    base: str | None,
+) -> DeliveryResult:
+    from updater import git
+
+    redact = git.Redactor()
+    clean_url, auth = _http_auth(url, options, redact)
+    forge = None
+    if request.mode == "pull-request":
+        forge = _open_forge(clean_url, options, redact)
+    try:
+        return _deliver_checkout(
+            clean_url, auth, redact, forge, request, options, make_plan, base=base
+        )
+    except UpdaterError as error:  # every message leaves redacted, whoever wrote it
+        text = redact(str(error))
+        if text == str(error):
+            raise
+        clean = type(error)(text)
+        raise clean from None
+
+
+def _deliver_checkout(
+    clean_url: str,
+    auth: Any,
+    redact: Any,
+    forge: Any,
+    request: DeliveryRequest,
+    options: DeliveryOptions,
+    make_plan: MakePlan,
+    *,
+    base: str | None,
+) -> DeliveryResult:
+    from updater import git
+
+    checkout = git.clone(clean_url, branch=base, paths=request.paths, auth=auth, redact=redact)
+    try:
+        base = base or checkout.current_branch()
+        if not base:
+            raise DeliveryError(
+                f"{git.redact_url(clean_url)}: cannot tell its default branch; pass --branch"
+            )
+        if request.mode == "dry-run":
+            return DeliveryResult(plan=make_plan(checkout.path), mode=request.mode, base=base)
+        if request.mode == "push":
+            return _push(checkout, base, request, options, make_plan)
+        assert forge is not None
+        return _pull_request(checkout, base, forge, request, options, make_plan)
+    finally:
+        checkout.close()
+
+
+def _open_forge(url: str, options: DeliveryOptions, redact: Any) -> Any:
+    from updater import forges
+
+    settings = forges.settings_for(
+        url,
+        forge=options.forge,
+        api_url=options.api_url,
+        project=options.project,
+        token_env=options.token_env,
+    )
+    forge = forges.open_forge(settings, redact)
+    forge.check_access()  # a bad token or project fails here, before anything is pushed
+    return forge
+
+
+def _backoff(attempt: int, options: DeliveryOptions) -> float:
+    """Full jitter: uniform in [0, min(4 s, step * 2**attempt)], at least 10 ms."""
+    ceiling = min(4.0, options.retry_delay * (2 ** max(0, attempt - 1)))
+    return max(0.01, random.uniform(0, ceiling))
+
+
+def _refused(
+    action: str, branch: str, url: str, result: Any, stderr_hint: str = ""
+) -> DeliveryError:
+    return DeliveryError(f"{action} to {branch} of {url} refused: {result.message}{stderr_hint}")
+
+
+def _push(
+    checkout: Any,
+    base: str,
+    request: DeliveryRequest,
+    options: DeliveryOptions,
+    make_plan: MakePlan,
+) -> DeliveryResult:
+    """Commit on the tip of ``base`` and push; when the branch moved, fetch the new tip,
+    plan again on it and retry, with jittered exponential backoff. Never forces."""
+    from updater import git
+    from updater.edit.planner import write_plan
+
+    shown_url = git.redact_url(checkout.url)
+    attempt = 0
+    while True:
+        attempt += 1
+        plan = make_plan(checkout.path)
+        if not plan.changed:
+            return DeliveryResult(
+                plan=plan, mode=request.mode, branch=base, base=base, attempts=attempt - 1
+            )
+        write_plan(plan)
+        files = [edit.path for edit in plan.edits]
+        sha = _commit(checkout, plan, files, options, base=base)
+        result = checkout.push(sha, base)
+        if result.ok:
+            return DeliveryResult(
+                plan=plan,
+                mode=request.mode,
+                commit_sha=sha,
+                branch=base,
+                base=base,
+                pushed=True,
+                attempts=attempt,
+            )
+        if not result.retryable:
+            raise _refused("push", base, shown_url, result)
+        if attempt > options.max_retries:
+            raise DeliveryError(
+                f"push to {base} of {shown_url} still rejected after {attempt} attempts:"
+                f" the branch keeps moving ({result.reason}); nothing was pushed"
+            )
+        time.sleep(_backoff(attempt, options))
+        tip = checkout.fetch(base)
+        checkout.reset_hard(tip)  # drop our commit; the next plan runs on the new tip
+
+
+# --------------------------------------------------------------------------- pull requests
+
+
+def bot_branch(base: str, repositories: tuple[str, ...] | list[str]) -> str:
+    """``updater/<base>/<slug>``: the same for the same base and image set, whatever the
+    tags, so later runs update one branch and one PR."""
+    from updater.reference import split_domain
+
+    parts = []
+    for repository in sorted(set(repositories)):
+        _, path = split_domain(repository)
+        path = path.removeprefix("library/")
+        parts.append(re.sub(r"[^a-z0-9.]+", "-", path.lower()).strip("-.") or "image")
+    slug = "_".join(parts)
+    if len(slug) > 80:
+        digest = hashlib.sha256("\n".join(sorted(set(repositories))).encode()).hexdigest()[:12]
+        slug = f"{slug[:60].rstrip('-_.')}-{digest}"
+    return f"{BOT_BRANCH_PREFIX}/{base}/{slug}"
+
+
+def _pull_request(
+    checkout: Any,
+    base: str,
+    forge: Any,
+    request: DeliveryRequest,
+    options: DeliveryOptions,
+    make_plan: MakePlan,
+) -> DeliveryResult:
+    from updater import git
+    from updater.edit.planner import write_plan
+    from updater.forges import ForgeError, ProposalSpec
+    from updater.report import proposal_images, pull_request_body, pull_request_title
+
+    shown_url = git.redact_url(checkout.url)
+    base_sha = checkout.head()
+    plan = make_plan(checkout.path)
+    images = tuple(sorted({change.repository for change in plan.changes}))
+    head = bot_branch(base, images)
+    if not plan.changed:
+        existing = forge.find_open(head, base)
+        return DeliveryResult(
+            plan=plan,
+            mode=request.mode,
+            branch=head,
+            base=base,
+            pull_request_url=existing.url if existing else None,
+            pull_request_number=existing.number if existing else None,
+            pull_request_action="unchanged" if existing else None,
+        )
+    write_plan(plan)
+    files = [edit.path for edit in plan.edits]
+    sha = _commit(checkout, plan, files, options, base=base)
+    tree, _ = checkout.tree_and_parents(sha)
+
+    spec = ProposalSpec(
+        head=head,
+        base=base,
+        title=pull_request_title(plan),
+        body=pull_request_body(plan, base=base, images=images),
+        labels=options.labels,
+        reviewers=options.reviewers,
+        assignees=options.assignees,
+        draft=options.draft,
+        auto_merge=options.auto_merge,
+        merge_method=options.merge_method,
+    )
+
+    # An existing PR is retitled *before* its branch moves: if the forge refuses, nothing
+    # has changed anywhere; if the push then fails, the old title and body go back.
+    existing = forge.find_open(head, base)
+    retitled = False
+    if existing is not None:
+        old_text = (existing.title, existing.body)
+        retitled = forge.update(existing, spec)
+
+    def undo_retitle() -> str:
+        if not retitled:
+            return ""
+        try:
+            forge.restore(existing, *old_text)
+        except ForgeError:
+            return f"; {existing.url} keeps the new title"
+        return f"; {existing.url} was given its old title back"
+
+    # Put our commit on the bot branch: only this branch is ever force-pushed, with a
+    # lease on the tip we saw, and only when its content or its base differs.
+    previous: str | None = None
+    pushed = False
+    attempt = 0
+    try:
+        while True:
+            attempt += 1
+            previous = checkout.remote_branches(head).get(head)
+            if previous is not None:
+                checkout.fetch(head)
+                old_tree, old_parents = checkout.tree_and_parents(previous)
+                if old_tree == tree and old_parents == (base_sha,):
+                    sha = previous  # same change on the same base: nothing to push
+                    break
+            result = checkout.push(sha, head, lease=previous or "")
+            if result.ok:
+                pushed = True
+                break
+            if not result.retryable:
+                raise _refused("push", head, shown_url, result)
+            if attempt > options.max_retries:
+                raise DeliveryError(
+                    f"push to {head} of {shown_url} kept racing; gave up after {attempt} attempts"
+                )
+            time.sleep(_backoff(attempt, options))
+    except UpdaterError as error:
+        raise type(error)(f"{error}{undo_retitle()}") from None
+
+    if existing is not None:
+        proposal = existing
+        decorated = forge.decorate(proposal, spec)
+        action = "updated" if (pushed or retitled or decorated) else "unchanged"
+    else:
+
+        def undo_push() -> str:
+            if not pushed:
+                return ""
+            if previous is None:
+                undo = checkout.delete_remote_branch(head, lease=sha)
+                if undo.ok:
+                    return "; the bot branch was deleted again"
+                return f"; bot branch {head} is left behind ({undo.message})"
+            # A bot branch without an open PR (its PR was closed): it now carries the
+            # current change, which the next run proposes again.
+            return f"; bot branch {head} was updated but has no open pull request"
+
+        raced = None
+        try:
+            proposal = forge.create(spec)
+        except ForgeError as error:
+            # A concurrent run for the same images may have opened it a moment ago.
+            try:
+                raced = forge.find_open(head, base)
+            except ForgeError:
+                raced = None
+            if raced is None:
+                raise DeliveryError(f"{error}{undo_push()}") from None
+        if raced is not None:
+            proposal = raced
+            forge.update(proposal, spec)
+            forge.decorate(proposal, spec)
+            action = "updated"
+        else:
+            action = "created"
+        try:
+            if raced is None:
+                forge.decorate(proposal, spec)
+        except ForgeError as error:
+            try:
+                forge.close(proposal, "setting it up failed")
+            except ForgeError:
+                raise DeliveryError(
+                    f"{error}; {proposal.url} is open without its labels/reviewers"
+                ) from None
+            raise DeliveryError(f"{error}; {proposal.url} was closed again{undo_push()}") from None
+
+    superseded: list[str] = []
+    if options.close_superseded:
+        prefix = f"{BOT_BRANCH_PREFIX}/{base}/"
+        for other in forge.list_open(base, prefix):
+            if other.head == head:
+                continue
+            their_images = proposal_images(other.body)
+            if not their_images or not set(their_images) <= set(images):
+                continue
+            forge.close(other, f"superseded by {proposal.url}")
+            tip = checkout.remote_branches(other.head).get(other.head)
+            if tip:
+                checkout.delete_remote_branch(other.head, lease=tip)
+            superseded.append(other.url)
+
+    return DeliveryResult(
+        plan=plan,
+        mode=request.mode,
+        commit_sha=sha,
+        branch=head,
+        base=base,
+        pull_request_url=proposal.url,
+        pull_request_number=proposal.number,
+        pull_request_action=action,
+        pushed=pushed,
+        attempts=attempt,
+        superseded=tuple(superseded),
+    )

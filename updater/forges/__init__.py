@@ -1,0 +1,209 @@
+"""Forges (GitHub, GitLab) behind one small Protocol, plus forge and token detection.
+
+A forge module imports its client library (PyGithub, python-gitlab) only when a forge
+is opened, so nothing here slows down ``--dry-run``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from updater.errors import DeliveryError, UsageError
+from updater.git import Redactor, url_host, url_path
+
+FORGES = ("github", "gitlab")
+TOKEN_VARIABLES = {
+    "github": ("GITHUB_TOKEN", "GH_TOKEN"),
+    "gitlab": ("GITLAB_TOKEN", "CI_JOB_TOKEN"),
+}
+# Basic-auth user names each forge expects in front of a token over git HTTPS.
+GIT_USERNAMES = {"github": "x-access-token", "gitlab": "oauth2"}
+
+
+class ForgeError(DeliveryError):
+    """The forge refused or failed; the message is one redacted line."""
+
+
+@dataclass(frozen=True)
+class ProposalSpec:
+    """What the pull/merge request should look like after this run."""
+
+    head: str  # the bot branch
+    base: str
+    title: str
+    body: str
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    draft: bool = False
+    auto_merge: bool = False
+    merge_method: str = "merge"  # merge | squash | rebase (GitHub auto-merge)
+
+
+@dataclass
+class Proposal:
+    """A pull request (GitHub) or merge request (GitLab) as the forge reports it."""
+
+    number: int
+    url: str
+    head: str
+    base: str
+    title: str
+    body: str
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    auto_merge: bool = False
+    draft: bool = False
+    raw: Any = field(default=None, repr=False)  # the client library's object
+
+
+class Forge(Protocol):
+    """The few forge operations delivery needs; each raises ForgeError, redacted."""
+
+    name: str
+
+    def check_access(self) -> None:
+        """Fail early (bad token, no such project) before anything is pushed."""
+
+    def find_open(self, head: str, base: str) -> Proposal | None:
+        """The open PR/MR from ``head`` into ``base``, if any."""
+
+    def list_open(self, base: str, head_prefix: str) -> list[Proposal]:
+        """Open PRs/MRs into ``base`` whose head branch starts with ``head_prefix``."""
+
+    def create(self, spec: ProposalSpec) -> Proposal:
+        """Open a PR/MR (draft if asked)."""
+
+    def update(self, proposal: Proposal, spec: ProposalSpec) -> bool:
+        """Set title and body; True if anything changed."""
+
+    def restore(self, proposal: Proposal, title: str, body: str) -> None:
+        """Put back a title and body exactly as they were (undo of :meth:`update`)."""
+
+    def decorate(self, proposal: Proposal, spec: ProposalSpec) -> bool:
+        """Add missing labels, reviewers, assignees; request auto-merge; True if any."""
+
+    def close(self, proposal: Proposal, reason: str) -> None:
+        """Close a PR/MR (superseded by a newer one)."""
+
+
+@dataclass(frozen=True)
+class ForgeSettings:
+    kind: str  # github | gitlab
+    api_url: str
+    project: str  # owner/name, or group/subgroup/name
+    token: str | None
+    token_variable: str | None
+
+
+def detect_kind(url: str, explicit: str | None) -> str:
+    if explicit:
+        if explicit not in FORGES:
+            raise UsageError(f"--forge {explicit}: expected one of {', '.join(FORGES)}")
+        return explicit
+    host = (url_host(url) or "").lower()
+    if host == "github.com" or host.endswith(".github.com") or "github" in host:
+        return "github"
+    if host == "gitlab.com" or "gitlab" in host:
+        return "gitlab"
+    raise UsageError(
+        f"cannot tell the forge of {host or 'this remote'}: pass --forge github|gitlab"
+        " (and --api-url for GitHub Enterprise or self-managed GitLab)"
+    )
+
+
+def default_api_url(kind: str, url: str) -> str:
+    host = (url_host(url) or "").lower()
+    if kind == "github":
+        if host in ("github.com", "www.github.com", ""):
+            return "https://api.github.com"
+        return f"https://{host}/api/v3"  # GitHub Enterprise Server
+    if host in ("", "gitlab.com"):
+        return "https://gitlab.com"
+    return f"https://{host}"
+
+
+def find_token(
+    kind: str, token_env: str | None, environ: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None]:
+    """(token, variable name) from --token-env or the usual variables of the forge."""
+    environ = os.environ if environ is None else environ
+    if token_env:
+        value = environ.get(token_env)
+        if not value:
+            raise UsageError(f"--token-env {token_env}: that variable is not set or empty")
+        return value, token_env
+    for name in TOKEN_VARIABLES.get(kind, ()):
+        value = environ.get(name)
+        if value:
+            return value, name
+    return None, None
+
+
+def settings_for(
+    url: str,
+    *,
+    forge: str | None,
+    api_url: str | None,
+    project: str | None,
+    token_env: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> ForgeSettings:
+    kind = detect_kind(url, forge)
+    token, variable = find_token(kind, token_env, environ)
+    return ForgeSettings(
+        kind=kind,
+        api_url=(api_url or default_api_url(kind, url)).rstrip("/"),
+        project=(project or url_path(url)).strip("/"),
+        token=token,
+        token_variable=variable,
+    )
+
+
+def open_forge(settings: ForgeSettings, redact: Redactor) -> Forge:
+    if not settings.token:
+        names = " or ".join(TOKEN_VARIABLES[settings.kind])
+        raise UsageError(
+            f"--pull-request on {settings.kind} needs a token: set {names} or pass --token-env NAME"
+        )
+    if settings.kind == "github":
+        from updater.forges.github import GitHubForge
+
+        return GitHubForge(settings, redact)
+    from updater.forges.gitlab import GitLabForge
+
+    return GitLabForge(settings, redact)
+
+
+def http_failure(forge: str, action: str, status: int | None, detail: str) -> str:
+    """One line for a failed forge call, with advice for the usual statuses."""
+    hint = {
+        401: "the token was rejected (expired or wrong); check --token-env",
+        403: "the token lacks permission (GitHub: contents+pull-requests write; "
+        "GitLab: api scope, Developer role)",
+        404: "not found (wrong project, or the token cannot see it)",
+        409: "conflict",
+        422: "the forge refused the request as invalid",
+    }.get(status or 0, "")
+    if status is not None and status >= 500:
+        hint = "the forge failed (server error); try again later"
+    parts = [f"{forge}: {action} failed"]
+    if status is not None:
+        parts.append(f"(HTTP {status})")
+    text = " ".join(parts)
+    extra = "; ".join(x for x in (hint, detail.strip()) if x)
+    return f"{text}: {extra}" if extra else text
+
+
+def join_labels(values: Sequence[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if item and item not in out:
+                out.append(item)
+    return tuple(out)

@@ -1,0 +1,249 @@
+"""Tokens over git HTTP: sent only as a per-process header, never stored, never shown."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.delivery.conftest import SEED, TOKEN, Remote, git, run_updater
+from tests.delivery.fakeforge import FakeForgeServer
+from tests.delivery.gitserver import GitHttpServer
+
+pytestmark = pytest.mark.git_http
+
+PROD = "apps/overlays/prod/kustomization.yaml"
+SECRETS = (TOKEN, base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode())
+
+
+def no_secret(*texts: str) -> None:
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+@pytest.fixture
+def http_remote(git_http: GitHttpServer) -> tuple[Remote, str]:
+    remote = Remote(git_http.root / "acme" / "config.git", SEED)
+    git("config", "http.receivepack", "true", cwd=remote.path)
+    return remote, f"{git_http.url}/acme/config.git"
+
+
+def test_push_over_http_with_github_token(
+    git_http: GitHttpServer, http_remote: tuple[Remote, str]
+) -> None:
+    remote, url = http_remote
+    result = run_updater(
+        "set-image",
+        "--repo",
+        url,
+        "--push",
+        "--json",
+        "--forge",
+        "github",
+        "ghcr.io/acme/api:1.1.0",
+        env={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.stderr
+    no_secret(result.stdout, result.stderr)
+    assert 'newTag: "1.1.0"' in remote.show(PROD)
+    assert git_http.requests and all(r.authorized for r in git_http.requests)
+    assert {r.user for r in git_http.requests} == {"x-access-token"}
+    assert any("git-receive-pack" in r.path for r in git_http.requests)
+    assert all(TOKEN not in r.path + r.query for r in git_http.requests)
+
+
+def test_token_env_and_gitlab_user_names(
+    git_http: GitHttpServer, http_remote: tuple[Remote, str]
+) -> None:
+    _, url = http_remote
+    result = run_updater(
+        "set-image",
+        "--repo",
+        url,
+        "--push",
+        "--forge",
+        "gitlab",
+        "--token-env",
+        "DEPLOY_TOKEN",
+        "ghcr.io/acme/api:1.1.0",
+        env={"DEPLOY_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.stderr
+    assert {r.user for r in git_http.requests} == {"oauth2"}
+    git_http.requests.clear()
+    result = run_updater(
+        "set-image",
+        "--repo",
+        url,
+        "--push",
+        "--forge",
+        "gitlab",
+        "ghcr.io/acme/api:1.2.0",
+        env={"CI_JOB_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.stderr
+    assert {r.user for r in git_http.requests} == {"gitlab-ci-token"}
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token-value"])
+def test_missing_or_wrong_token(
+    git_http: GitHttpServer, http_remote: tuple[Remote, str], token: str | None
+) -> None:
+    remote, url = http_remote
+    env = {"GITHUB_TOKEN": token} if token else {}
+    result = run_updater(
+        "set-image", "--repo", url, "--push", "--forge", "github", "ghcr.io/acme/api:1.1.0", env=env
+    )
+    assert result.returncode == 5
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "authentication failed" in line, line
+    assert "wrong-token-value" not in line
+    assert len(remote.log()) == 1
+
+
+def test_credentials_in_the_url_are_used_and_redacted(
+    git_http: GitHttpServer, http_remote: tuple[Remote, str]
+) -> None:
+    _, url = http_remote
+    secret_url = url.replace("http://", f"http://deploy:{TOKEN}@")
+    ok = run_updater("set-image", "--repo", secret_url, "--push", "ghcr.io/acme/api:1.1.0")
+    assert ok.returncode == 0, ok.stderr
+    assert {r.user for r in git_http.requests} == {"deploy"}
+    failing = run_updater(
+        "set-image", "--repo", secret_url, "--branch", "missing", "--push", "ghcr.io/acme/api:1.1.0"
+    )
+    assert failing.returncode == 5
+    no_secret(ok.stdout, ok.stderr, failing.stdout, failing.stderr)
+    assert "http://***@127.0.0.1" in failing.stderr or url in failing.stderr
+
+
+def test_token_never_lands_in_git_config(
+    git_http: GitHttpServer, http_remote: tuple[Remote, str], tmp_path: Path
+) -> None:
+    """During the run (read from inside the plan step) and after it, in the temporary
+    clone and in a local checkout delivering through its remote."""
+    from updater.commands.set_image import make_planner, parse_changes
+    from updater.deliver import DeliveryRequest, deliver
+
+    _, url = http_remote
+    inner = make_planner(parse_changes(("ghcr.io/acme/api:1.1.0",), ()), (), False)
+    seen: list[str] = []
+
+    def make_plan(root: Path):  # type: ignore[no-untyped-def]
+        config = (root / ".git" / "config").read_text()
+        seen.append(config)
+        seen.append(git("remote", "get-url", "origin", cwd=root))
+        return inner(root)
+
+    os.environ["GITHUB_TOKEN"] = TOKEN
+    try:
+        result = deliver(
+            DeliveryRequest(repo=url, mode="push", options={"forge": "github"}), make_plan
+        )
+    finally:
+        del os.environ["GITHUB_TOKEN"]
+    assert result.pushed and seen
+    no_secret(*seen)
+    assert "extraheader" not in "".join(seen).lower()
+
+    work = tmp_path / "work"
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            f"http.extraHeader=Authorization: Basic {SECRETS[1]}",
+            "clone",
+            "-q",
+            url,
+            str(work),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    run = run_updater(
+        "set-image",
+        "--repo",
+        str(work),
+        "--push",
+        "--forge",
+        "github",
+        "ghcr.io/acme/api:1.2.0",
+        env={"GITHUB_TOKEN": TOKEN},
+    )
+    assert run.returncode == 0, run.stderr
+    no_secret(run.stdout, run.stderr, (work / ".git" / "config").read_text())
+
+
+def test_forge_failure_text_has_no_token(
+    git_http: GitHttpServer, http_remote: tuple[Remote, str], forge: FakeForgeServer
+) -> None:
+    """The whole chain, failing at the forge: stdout, stderr and the exception text."""
+    from updater.commands.set_image import make_planner, parse_changes
+    from updater.deliver import DeliveryRequest, deliver
+    from updater.errors import UpdaterError
+
+    remote, url = http_remote
+    forge.github.add_repo("acme/config", git_dir=remote.path)
+    forge.fail(
+        "POST", r"/pulls$", 422, body={"message": f"Validation Failed: token {TOKEN} echoed"}
+    )
+    args = (
+        "set-image",
+        "--repo",
+        url,
+        "--pull-request",
+        "--forge",
+        "github",
+        "--api-url",
+        forge.url,
+        "ghcr.io/acme/api:1.1.0",
+    )
+    result = run_updater(*args, env={"GITHUB_TOKEN": TOKEN})
+    assert result.returncode == 5 and "HTTP 422" in result.stderr
+    no_secret(result.stdout, result.stderr)
+    assert "***" in result.stderr  # the echoed token was redacted
+
+    forge.fail("POST", r"/pulls$", 500, body={"message": f"boom {TOKEN}"})
+    inner = make_planner(parse_changes(("ghcr.io/acme/api:1.1.0",), ()), (), False)
+    os.environ["GITHUB_TOKEN"] = TOKEN
+    try:
+        with pytest.raises(UpdaterError) as caught:
+            deliver(
+                DeliveryRequest(
+                    repo=url, mode="pull-request", options={"forge": "github", "api_url": forge.url}
+                ),
+                inner,
+            )
+    finally:
+        del os.environ["GITHUB_TOKEN"]
+    no_secret(str(caught.value), repr(caught.value))
+    assert list(remote.branches()) == ["main"]
+
+
+def test_pull_request_over_http_remote_derives_the_project(
+    git_http: GitHttpServer, http_remote: tuple[Remote, str], forge: FakeForgeServer
+) -> None:
+    remote, url = http_remote
+    forge.github.add_repo("acme/config", git_dir=remote.path)
+    result = run_updater(
+        "set-image",
+        "--repo",
+        url,
+        "--pull-request",
+        "--json",
+        "--forge",
+        "github",
+        "--api-url",
+        forge.url,
+        "ghcr.io/acme/api:1.1.0",
+        env={"GH_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["delivery"]["pull_request_action"] == "created"
+    assert forge.requests[0].path == "/repos/acme/config"
+    no_secret(result.stdout, result.stderr)

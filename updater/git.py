@@ -1,0 +1,537 @@
+"""git work for delivery, through GitPython: cheap clones, commits, pushes that detect races.
+
+Credentials never touch disk: an HTTPS token reaches git as an ``http.<url>.extraHeader``
+passed through ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n`` in the
+environment of each git process that may talk to the remote (git >= 2.31). It is never
+written to ``.git/config``, never part of a remote URL and never on a command line, and
+every message this module raises goes through :class:`Redactor` first.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from updater.errors import DeliveryError, UsageError
+
+BOT_NAME = "gitops-updater"
+BOT_EMAIL = "gitops-updater@users.noreply.github.com"
+
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")
+
+
+class GitError(DeliveryError):
+    """A git command failed; the message is redacted and one line."""
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+class Redactor:
+    """Removes every known secret (and any URL userinfo) from text meant for people."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}***@", text)
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+
+@dataclass(frozen=True)
+class HttpAuth:
+    """A token for git over HTTP(S), sent as a Basic ``Authorization`` header."""
+
+    token: str
+    username: str = "x-access-token"
+
+    @property
+    def header(self) -> str:
+        pair = base64.b64encode(f"{self.username}:{self.token}".encode()).decode("ascii")
+        return f"Authorization: Basic {pair}"
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.token, self.header.partition("Basic ")[2])
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``https://user:secret@host/x`` -> (``https://host/x``, user, secret)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
+    return clean, user or None, password or None
+
+
+def redact_url(url: str) -> str:
+    return split_credentials(url)[0] if "://" in url else url
+
+
+def is_remote_url(text: str) -> bool:
+    """True for ``https://``, ``ssh://``, ``git://``, ``file://`` and scp-like ``git@host:x``."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
+        return True
+    if os.path.exists(text):
+        return False
+    match = _SCP_LIKE.match(text)
+    return bool(match and match["user"])
+
+
+def url_host(url: str) -> str | None:
+    if "://" in url:
+        return urlsplit(url).hostname
+    match = _SCP_LIKE.match(url)
+    return match["host"] if match else None
+
+
+def url_path(url: str) -> str:
+    """The repository path of a URL without ``.git``: ``acme/config``."""
+    if "://" in url:
+        path = urlsplit(url).path
+    else:
+        match = _SCP_LIKE.match(url)
+        path = match["path"] if match else url
+    path = path.strip("/")
+    return path[:-4] if path.endswith(".git") else path
+
+
+def auth_environment(url: str, auth: HttpAuth | None) -> dict[str, str]:
+    """Environment for one git process: no prompts, and the token header if any.
+
+    The header is scoped to the remote's scheme://host/ so a redirect elsewhere does
+    not carry it.
+    """
+    env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never", "GIT_ASKPASS": "true"}
+    if auth is None or not url.startswith(("http://", "https://")):
+        return env
+    parts = urlsplit(url)
+    scope = f"{parts.scheme}://{parts.netloc}/"
+    try:
+        count = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        count = 0
+    env.update(
+        {
+            "GIT_CONFIG_COUNT": str(count + 1),
+            f"GIT_CONFIG_KEY_{count}": f"http.{scope}.extraHeader",
+            f"GIT_CONFIG_VALUE_{count}": auth.header,
+        }
+    )
+    return env
+
+
+# --------------------------------------------------------------------------- identities
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        match = re.fullmatch(r"\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]*)>\s*", text)
+        if not match or not match["name"]:
+            raise UsageError(f"identity {text!r}: expected 'Name <email>'")
+        return cls(match["name"], match["email"])
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+BOT_IDENTITY = Identity(BOT_NAME, BOT_EMAIL)
+
+
+# --------------------------------------------------------------------------- pushes
+
+
+@dataclass(frozen=True)
+class PushResult:
+    ok: bool
+    retryable: bool  # the branch moved under us: fetch, re-plan, retry
+    reason: str  # git's short reason, e.g. "fetch first", "pre-receive hook declined"
+    remote_says: str = ""  # the first line a server-side hook printed, if any
+
+    @property
+    def message(self) -> str:
+        return f"{self.reason} (remote: {self.remote_says})" if self.remote_says else self.reason
+
+
+_RACE_REASONS = (
+    "fetch first",
+    "non-fast-forward",
+    "stale info",
+    "failed to update ref",
+    "cannot lock ref",
+    "incorrect old value",
+    "failed to lock",
+    "reference already exists",
+)
+
+
+def _parse_push(status: int, stdout: str, stderr: str, ref: str) -> PushResult:
+    """Read ``git push --porcelain`` output for one ref."""
+    result = _parse_push_status(status, stdout, stderr, ref)
+    if result.ok:
+        return result
+    said = [
+        ln.strip()[len("remote:") :].strip()
+        for ln in stderr.splitlines()
+        if ln.strip().startswith("remote:") and ln.strip()[len("remote:") :].strip()
+    ]
+    return PushResult(result.ok, result.retryable, result.reason, said[0][:200] if said else "")
+
+
+def _parse_push_status(status: int, stdout: str, stderr: str, ref: str) -> PushResult:
+    for line in stdout.splitlines():
+        fields = line.split("\t")
+        if len(fields) < 3 or not fields[1].endswith(ref):
+            continue
+        flag, summary = fields[0], fields[2]
+        if flag in (" ", "+", "-", "*", "="):
+            return PushResult(True, False, summary)
+        reason = summary
+        match = re.search(r"\((?P<reason>[^)]*)\)", summary)
+        if match:
+            reason = match["reason"]
+        retry = any(key in summary for key in _RACE_REASONS)
+        return PushResult(False, retry, reason)
+    if status == 0:
+        return PushResult(True, False, "pushed")
+    lowered = stderr.lower()
+    retry = any(key in lowered for key in _RACE_REASONS)
+    return PushResult(False, retry, _last_line(stderr) or "push failed")
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    meaningful = [
+        ln for ln in lines if ln.lower().startswith(("fatal:", "error:", "remote: error"))
+    ]
+    return (meaningful or lines or [""])[-1]
+
+
+# --------------------------------------------------------------------------- checkouts
+
+
+@dataclass
+class Checkout:
+    """A working tree we commit in, with ``origin`` pointing at the delivery remote."""
+
+    path: Path
+    url: str  # the remote, without credentials
+    auth: HttpAuth | None = None
+    redact: Redactor = field(default_factory=Redactor)
+    remote: str = "origin"
+    workdir: Path | None = None  # a temporary directory removed on close()
+    _repo: Any = None
+
+    # -- plumbing
+
+    @property
+    def repo(self) -> Any:
+        if self._repo is None:
+            import git
+
+            self._repo = git.Repo(self.path)
+        return self._repo
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = auth_environment(self.url, self.auth)
+        if extra:
+            env.update(extra)
+        return env
+
+    def run(
+        self, *args: str, check: bool = True, env: Mapping[str, str] | None = None
+    ) -> tuple[int, str, str]:
+        """Run one git command in the checkout; returns (status, stdout, stderr)."""
+        return run_git(self.path, args, env=self.env(env), redact=self.redact, check=check)
+
+    def git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        return self.run(*args, env=env)[1]
+
+    def close(self) -> None:
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self) -> Checkout:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- queries
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def current_branch(self) -> str | None:
+        status, out, _ = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return out.strip() if status == 0 else None
+
+    def tree_and_parents(self, rev: str) -> tuple[str, tuple[str, ...]]:
+        """Read from the commit object itself: in a shallow clone ``%P`` of a boundary
+        commit is empty, the object still names its parents."""
+        tree, parents = "", []
+        for line in self.git("cat-file", "commit", rev).splitlines():
+            if not line:
+                break
+            key, _, value = line.partition(" ")
+            if key == "tree":
+                tree = value
+            elif key == "parent":
+                parents.append(value)
+        return tree, tuple(parents)
+
+    def remote_branches(self, *branches: str) -> dict[str, str]:
+        """Tips of the given branches on the remote (missing ones absent)."""
+        refs = [f"refs/heads/{b}" for b in branches]
+        out = self.git("ls-remote", self.remote, *refs)
+        tips = {}
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            tips[ref.removeprefix("refs/heads/")] = sha
+        return tips
+
+    def remote_branches_under(self, prefix: str) -> dict[str, str]:
+        out = self.git("ls-remote", "--heads", self.remote, f"refs/heads/{prefix}*")
+        tips = {}
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            tips[ref.removeprefix("refs/heads/")] = sha
+        return tips
+
+    def dirty(self, paths: Sequence[str]) -> list[str]:
+        if not paths:
+            return []
+        out = self.git("status", "--porcelain=v1", "-z", "--untracked-files=no", "--", *paths)
+        return [entry[3:] for entry in out.split("\0") if entry]
+
+    # -- changes
+
+    def fetch(self, branch: str, *, depth: int | None = 1) -> str:
+        """Fetch ``branch`` from the remote; return its tip (missing -> GitError)."""
+        args = ["fetch", "--quiet", "--no-tags"]
+        if depth is not None and self.is_shallow():
+            args.append(f"--depth={depth}")
+        args += [self.remote, f"+refs/heads/{branch}:refs/remotes/{self.remote}/{branch}"]
+        self.git(*args)
+        return self.git("rev-parse", f"refs/remotes/{self.remote}/{branch}").strip()
+
+    def is_shallow(self) -> bool:
+        return (Path(self.git("rev-parse", "--git-dir").strip()) / "shallow").exists() or (
+            self.path / ".git" / "shallow"
+        ).exists()
+
+    def reset_hard(self, rev: str) -> None:
+        self.git("reset", "--quiet", "--hard", rev)
+
+    def commit(
+        self,
+        files: Sequence[str],
+        message: str,
+        *,
+        author: Identity = BOT_IDENTITY,
+        committer: Identity = BOT_IDENTITY,
+        signoff: bool = False,
+    ) -> str:
+        """Commit exactly ``files`` (other staged changes stay staged); signing follows
+        git's own config (``commit.gpgsign``, ``gpg.format``)."""
+        args = ["commit", "--quiet", "--no-verify", "-F", "-", "--only"]
+        if signoff:
+            args.append("--signoff")
+        args += ["--", *files]
+        identity = {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": committer.name,
+            "GIT_COMMITTER_EMAIL": committer.email,
+        }
+        run_git(
+            self.path, args, env=self.env(identity), redact=self.redact, check=True, stdin=message
+        )
+        return self.head()
+
+    def push(self, source: str, branch: str, *, lease: str | None = None) -> PushResult:
+        """Push ``source`` to ``refs/heads/branch``. With ``lease`` (the sha we last saw,
+        or "" for "must not exist") it is a ``--force-with-lease`` push: only ever used
+        for the bot's own branch."""
+        ref = f"refs/heads/{branch}"
+        args = ["push", "--porcelain", "--no-verify"]
+        if lease is not None:
+            args.append(f"--force-with-lease={ref}:{lease}")
+        args += [self.remote, f"{source}:{ref}"]
+        status, out, err = self.run(*args, check=False)
+        return _parse_push(status, out, err, ref)
+
+    def delete_remote_branch(self, branch: str, *, lease: str) -> PushResult:
+        ref = f"refs/heads/{branch}"
+        status, out, err = self.run(
+            "push",
+            "--porcelain",
+            "--no-verify",
+            f"--force-with-lease={ref}:{lease}",
+            self.remote,
+            f":{ref}",
+            check=False,
+        )
+        return _parse_push(status, out, err, ref)
+
+
+def run_git(
+    cwd: Path | None,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    redact: Redactor,
+    check: bool = True,
+    stdin: str | None = None,
+) -> tuple[int, str, str]:
+    """Run git through GitPython's command wrapper, with a redacted one-line error."""
+    import git
+
+    command = git.Git(str(cwd) if cwd else None)
+    kwargs: dict[str, Any] = {
+        "with_extended_output": True,
+        "with_exceptions": False,
+        "env": dict(env),
+        "strip_newline_in_stdout": False,
+    }
+    if stdin is not None:
+        kwargs["istream"] = _stdin_file(stdin)
+    try:
+        status, out, err = command.execute(["git", *args], **kwargs)
+    except git.GitCommandNotFound as error:  # pragma: no cover - git is a dependency
+        raise GitError("git is not installed or not on PATH") from error
+    finally:
+        if "istream" in kwargs:
+            kwargs["istream"].close()
+    out = out if isinstance(out, str) else out.decode("utf-8", "replace")
+    err = err if isinstance(err, str) else err.decode("utf-8", "replace")
+    if check and status != 0:
+        reason = _last_line(err) or f"exit status {status}"
+        raise GitError(redact(f"git {args[0]} failed: {reason}"))
+    return status, out, err
+
+
+def _stdin_file(text: str) -> Any:
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by run_git
+    handle.write(text.encode("utf-8"))
+    handle.seek(0)
+    return handle
+
+
+def clone(
+    url: str,
+    *,
+    branch: str | None,
+    paths: Sequence[str] = (),
+    auth: HttpAuth | None = None,
+    redact: Redactor | None = None,
+) -> Checkout:
+    """Clone ``url`` into a temporary directory: shallow, blobless, and sparse on ``paths``.
+
+    Only the trees of one commit and the blobs under ``paths`` are downloaded, so a repo
+    with a long history and tens of thousands of files costs about one small fetch.
+    """
+    redact = redact or Redactor()
+    workdir = Path(tempfile.mkdtemp(prefix="updater-"))
+    dest = workdir / "repo"
+    checkout = Checkout(dest, url, auth, redact)
+    try:
+        args = ["clone", "--quiet", "--depth=1", "--filter=blob:none", "--no-checkout"]
+        if branch:
+            args.append(f"--branch={branch}")
+        args += ["--", url, str(dest)]
+        status, _, err = run_git(
+            None, args, env=auth_environment(url, auth), redact=redact, check=False
+        )
+        if status != 0:
+            raise GitError(redact(f"cannot clone {redact_url(url)}: {_clone_reason(err, branch)}"))
+        if paths:
+            patterns = [p.strip("/") for p in paths]
+            kinds = checkout.git("ls-tree", "HEAD", "--", *patterns).splitlines()
+            trees = {ln.split("\t", 1)[1] for ln in kinds if ln.split()[1] == "tree"}
+            if all(p in trees for p in patterns):
+                checkout.git("sparse-checkout", "set", "--cone", "--sparse-index", "--", *patterns)
+            else:
+                checkout.git(
+                    "sparse-checkout", "set", "--no-cone", "--", *[f"/{p}" for p in patterns]
+                )
+        checkout.git("checkout", "--quiet")
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    checkout.workdir = workdir
+    return checkout
+
+
+def _clone_reason(stderr: str, branch: str | None) -> str:
+    text = stderr.lower()
+    if branch and ("remote branch" in text and "not found" in text):
+        return f"branch {branch!r} not found on the remote"
+    if "authentication failed" in text or "could not read username" in text or " 401" in text:
+        return "authentication failed (set --token-env or GITHUB_TOKEN/GITLAB_TOKEN)"
+    if " 403" in text:
+        return "access denied (403)"
+    return _last_line(stderr) or "git clone failed"
+
+
+def open_local(path: Path, redact: Redactor | None = None) -> Checkout:
+    """A local checkout (its own remote is whatever the caller decides)."""
+    redact = redact or Redactor()
+    status, out, _ = run_git(
+        path,
+        ["rev-parse", "--show-toplevel"],
+        env=auth_environment("", None),
+        redact=redact,
+        check=False,
+    )
+    if status != 0:
+        raise UsageError(f"--repo {path}: not a git repository (needed for --commit/--push)")
+    top = Path(out.strip())
+    return Checkout(top, str(top), None, redact)
+
+
+def remote_url(checkout: Checkout, remote: str) -> str:
+    """The fetch URL of ``remote`` in a local checkout, resolved to an absolute form."""
+    status, out, _ = checkout.run("remote", "get-url", remote, check=False)
+    if status != 0:
+        raise UsageError(f"--repo {checkout.path}: has no remote {remote!r} to push to")
+    url = out.strip()
+    if not is_remote_url(url):
+        candidate = (checkout.path / url).resolve() if not os.path.isabs(url) else Path(url)
+        url = str(candidate)
+    return url
+
+
+def upstream_of(checkout: Checkout) -> tuple[str, str] | None:
+    """(remote, branch) the current branch tracks, if any."""
+    status, out, _ = checkout.run(
+        "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False
+    )
+    if status != 0 or "/" not in out:
+        return None
+    remote, _, branch = out.strip().partition("/")
+    return remote, branch
