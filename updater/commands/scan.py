@@ -18,7 +18,7 @@ def run(repo: str, paths: Sequence[str], *, as_json: bool, show_skipped: bool) -
     root = Path(repo)
     if not root.is_dir():
         raise UsageError(f"--repo {repo}: not a directory (scan reads a local checkout)")
-    result = scan_repo(root, paths, workers=os.cpu_count() or 1)
+    result = scan_repo(root, paths, workers=os.cpu_count() or 1, skipped=show_skipped)
     if as_json:
         rows = [reference_json(reference) for reference in result.references]
         if show_skipped:

@@ -85,8 +85,8 @@ def print_result(result: DeliveryResult, *, as_json: bool) -> None:
     if result.mode == "dry-run":
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         click.echo(render_diff(result.plan, color=color), nl=False)
-    text = summary(result.plan)
-    if text:
-        click.echo(text, err=True)
+    for line in (summary(result.plan), result.describe()):
+        if line:
+            click.echo(line, err=True)
     if not result.plan.changed:
         click.echo("nothing to change", err=True)

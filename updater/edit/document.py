@@ -11,8 +11,7 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, cast
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -79,6 +78,9 @@ def _node_classes() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...
 # have the same attributes (tag, value, style, flow_style, start_mark, end_mark), so the
 # code is typed against ruamel's classes and tests membership with these guards.
 _SCALARS, _MAPPINGS, _SEQUENCES = _node_classes()
+_SCALAR_TYPES = frozenset(_SCALARS)
+_MAPPING_TYPES = frozenset(_MAPPINGS)
+_SEQUENCE_TYPES = frozenset(_SEQUENCES)
 
 
 def is_scalar(node: object) -> TypeGuard[ScalarNode]:
@@ -115,6 +117,13 @@ def _fast_loader(text: str) -> Any:
             def __init__(self, stream: str) -> None:
                 CParser.__init__(self, stream)
                 BaseResolver.__init__(self)
+
+            # Path resolvers are never registered: skip PyYAML's per-node bookkeeping.
+            def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+                pass
+
+            def ascend_resolver(self) -> None:
+                pass
 
             def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
                 if kind is YamlScalar:
@@ -179,8 +188,7 @@ class Document:
         return int(node.end_mark.index) + self.offset
 
 
-def read_text(path: Path, shown: str) -> str:
-    data = path.read_bytes()
+def decode(data: bytes, shown: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -203,7 +211,7 @@ def parse(text: str, shown: str) -> Document:
         raise EditError(f"{where}: malformed YAML: {problem}") from None
     document = Document(path=shown, text=text, roots=roots, offset=offset)
     for root in roots:
-        _check_duplicate_keys(document, root, set())
+        _check_duplicate_keys(document, root)
     return document
 
 
@@ -217,20 +225,28 @@ def _is_yaml_error(error: Exception) -> bool:
     return isinstance(error, yaml.YAMLError)
 
 
-def _check_duplicate_keys(document: Document, root: Node, seen: set[int]) -> None:
+def _check_duplicate_keys(document: Document, root: Node) -> None:
+    # Hot on a large repo: node types are tested with set lookups, not isinstance calls,
+    # and only a file with anchors can reach one node twice.
+    shared = "&" in document.text
+    seen: set[int] = set()
     stack = [root]
     while stack:
         node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if is_mapping(node):
-            names = [k.value for k, _ in node.value if is_scalar(k)]
-            if len(set(names)) != len(names):
-                _report_duplicate(document, node)
-            stack.extend(v for _, v in node.value if not is_scalar(v))
-        elif is_sequence(node):
-            stack.extend(item for item in node.value if not is_scalar(item))
+        if shared:
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+        kind = type(node)
+        if kind in _MAPPING_TYPES:
+            pairs = node.value
+            if len(pairs) > 1:
+                names = [k.value for k, _ in pairs if type(k) in _SCALAR_TYPES]
+                if len(set(names)) != len(names):
+                    _report_duplicate(document, cast(MappingNode, node))
+            stack.extend(v for _, v in pairs if type(v) not in _SCALAR_TYPES)
+        elif kind in _SEQUENCE_TYPES:
+            stack.extend(item for item in node.value if type(item) not in _SCALAR_TYPES)
 
 
 def _report_duplicate(document: Document, node: MappingNode) -> None:
@@ -361,24 +377,23 @@ def walk_mappings(
     subtrees whose id is in ``prune`` are not entered."""
     seen: set[int] = set(prune)
     stack: list[tuple[str, Node]] = [(path, node)]
+    scalars = _SCALAR_TYPES
     while stack:
         here, current = stack.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if is_mapping(current):
-            yield here, current
-            stack.extend(
-                (join(here, key.value), value)
-                for key, value in reversed(current.value)
-                if not is_scalar(value) and is_scalar(key) and key.value != "<<"
-            )
-        elif is_sequence(current):
-            stack.extend(
-                (f"{here}[{i}]", item)
-                for i, item in reversed(list(enumerate(current.value)))
-                if not is_scalar(item)
-            )
+        kind = type(current)
+        if kind in _MAPPING_TYPES:
+            yield here, cast(MappingNode, current)
+            for key, value in reversed(current.value):
+                if type(value) not in scalars and type(key) in scalars and key.value != "<<":
+                    stack.append((join(here, key.value), value))
+        elif kind in _SEQUENCE_TYPES:
+            items = current.value
+            for index in range(len(items) - 1, -1, -1):
+                if type(items[index]) not in scalars:
+                    stack.append((f"{here}[{index}]", items[index]))
 
 
 def join(path: str, key: str) -> str:

@@ -88,14 +88,13 @@ def _plan(
     edits: list[FileEdit] = []
     skipped: list[str] = []
     for candidate in candidates(root, paths):
-        add_entry = candidate.explicit and kustomize.is_kustomization(candidate.path.name)
-        if not add_entry:
-            raw = candidate.path.read_bytes()
-            if not any(word in raw for word in wanted):
-                continue
-        document = load(candidate)
+        add_entry = candidate.explicit and kustomize.is_kustomization(candidate.name)
+        raw = candidate.read()
+        if not add_entry and not any(word in raw for word in wanted):
+            continue
+        document = load(candidate, raw)
         file_plan = _FilePlan(document, {}, [])
-        found = find_all(document, candidate.path.name)
+        found = find_all(document, candidate.name)
         for item in found:
             if isinstance(item, Skip):
                 skipped.append(f"{item.file}:{item.line}: {item.reason}: {item.value}")

@@ -15,11 +15,11 @@ from ruamel.yaml.nodes import Node
 from updater.edit import argocd, helm, kustomize, manifests, markers
 from updater.edit.document import (
     Document,
+    decode,
     get,
     is_mapping,
     is_scalar,
     parse,
-    read_text,
 )
 from updater.edit.model import ScanResult
 from updater.edit.site import Site, Skip
@@ -40,9 +40,17 @@ COMMENTED_OUT = re.compile(
 
 @dataclass(frozen=True)
 class Candidate:
-    path: Path
+    path: str  # to open; a str, not a Path: a large repo lists thousands
     relative: str  # with '/', for messages and reports
     explicit: bool = False  # named (or directly under a directory named) by --path
+
+    @property
+    def name(self) -> str:
+        return self.relative.rpartition("/")[2]
+
+    def read(self) -> bytes:
+        with open(self.path, "rb") as stream:
+            return stream.read()
 
 
 def is_candidate_name(name: str) -> bool:
@@ -98,10 +106,9 @@ def _walk(root: Path, real_root: Path, start: Path, explicit: bool) -> Iterator[
                 if entry.name not in SKIPPED_DIRS:
                     subdirectories.append((entry.path, f"{relative}{entry.name}/", False))
             elif is_candidate_name(entry.name) and entry.name not in SKIPPED_FILES:
-                path = Path(entry.path)
                 if entry.is_symlink():
-                    _check_link(path, f"{relative}{entry.name}", real_root)
-                yield Candidate(path=path, relative=f"{relative}{entry.name}", explicit=direct)
+                    _check_link(Path(entry.path), f"{relative}{entry.name}", real_root)
+                yield Candidate(entry.path, f"{relative}{entry.name}", direct)
         stack.extend(reversed(subdirectories))
 
 
@@ -114,15 +121,17 @@ def _candidate(root: Path, real_root: Path, path: Path, explicit: bool) -> Candi
     relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     if path.is_symlink():
         _check_link(path, relative, real_root)
-    return Candidate(path=path, relative=relative, explicit=explicit)
+    return Candidate(path=str(path), relative=relative, explicit=explicit)
 
 
-def load(candidate: Candidate) -> Document:
-    return parse(read_text(candidate.path, candidate.relative), candidate.relative)
+def load(candidate: Candidate, raw: bytes | None = None) -> Document:
+    data = candidate.read() if raw is None else raw
+    return parse(decode(data, candidate.relative), candidate.relative)
 
 
-def find_all(document: Document, file_name: str) -> list[Site | Skip]:
-    """Every site and skipped value of a parsed file, each set of fields once."""
+def find_all(document: Document, file_name: str, *, commented: bool = True) -> list[Site | Skip]:
+    """Every site and skipped value of a parsed file, each set of fields once;
+    ``commented``: also note commented-out references (for people, not for edits)."""
     found: list[Site | Skip] = []
     seen_fields: dict[frozenset[int], int] = {}
 
@@ -142,7 +151,7 @@ def find_all(document: Document, file_name: str) -> list[Site | Skip]:
     for root in document.roots:
         add(_root_sites(document, root, file_name))
     add(markers.find(document))
-    for match in COMMENTED_OUT.finditer(document.text):
+    for match in COMMENTED_OUT.finditer(document.text) if commented else ():
         line = document.text.count("\n", 0, match.start()) + 1
         found.append(Skip(document.path, line, match.group(1), "commented out"))
     return found
@@ -205,20 +214,22 @@ def gc_paused() -> Iterator[None]:
 PARALLEL_MIN_FILES = 400
 
 
-def scan_repo(root: Path, paths: Sequence[str] = (), *, workers: int = 1) -> ScanResult:
+def scan_repo(
+    root: Path, paths: Sequence[str] = (), *, workers: int = 1, skipped: bool = True
+) -> ScanResult:
     """Every reference under ``root``; with ``workers`` > 1 on a large repo, the files
     are split into contiguous runs, one per process (so the order stays the same)."""
     found = list(candidates(root, paths))
     chunks = _chunks(found, workers if len(found) >= PARALLEL_MIN_FILES else 1)
     if len(chunks) == 1 or not _can_fork():
-        return scan_candidates(found)
+        return scan_candidates(found, skipped)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
-        futures = [pool.submit(scan_candidates, chunk) for chunk in chunks[1:]]
-        result = scan_candidates(chunks[0])
+        futures = [pool.submit(scan_candidates, chunk, skipped) for chunk in chunks[1:]]
+        result = scan_candidates(chunks[0], skipped)
         for future in futures:
             part = future.result()
             result.references.extend(part.references)
@@ -237,14 +248,14 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def scan_candidates(found: Sequence[Candidate]) -> ScanResult:
+def scan_candidates(found: Sequence[Candidate], skipped: bool = True) -> ScanResult:
     result = ScanResult()
     with gc_paused():
         for candidate in found:
-            raw = candidate.path.read_bytes()
+            raw = candidate.read()
             if not any(needle in raw for needle in SCAN_NEEDLES):
                 continue
-            for item in find_all(load(candidate), candidate.path.name):
+            for item in find_all(load(candidate, raw), candidate.name, commented=skipped):
                 if isinstance(item, Site):
                     result.references.append(item.reference())
                 else:
