@@ -349,3 +349,10 @@ def test_helm_chart_templates_are_not_candidates(tmp_path: Path) -> None:
     )
     result = plan_for(tmp_path, "ghcr.io/acme/api:1.1.0")
     assert [e.path for e in result.edits] == ["chart/values.yaml"]
+
+
+def test_lone_tag_marker_reports_the_image_name(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"env.yaml": 'version: 1.4.2 # {"$imagepolicy": "flux-system:api:tag"}\n'})
+    result = plan_for(tmp_path, "ghcr.io/acme/api:1.5.0", aliases=("flux-system:api",))
+    (record,) = result.records
+    assert (record.old_ref, record.new_ref) == ("ghcr.io/acme/api:1.4.2", "ghcr.io/acme/api:1.5.0")

@@ -7,6 +7,7 @@ hex only). Every file kind reduces to sites, so the rules below are written once
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Callable
@@ -127,8 +128,14 @@ def sha_to_digest(value: str) -> str | None:
     return value if ":" in value else f"sha256:{value}"
 
 
+def _current(site: Site, change: Change) -> ImageRef:
+    """The site's reference; a marker on a lone tag or digest does not name its image,
+    so the change's name stands in (for messages and digest lookups)."""
+    return site.ref if site.ref.name else dataclasses.replace(site.ref, name=change.spelled)
+
+
 def _target(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> ImageRef:
-    old = site.ref
+    old = _current(site, change)
     new_name = change.new_name or old.name
     new_tag = change.tag if change.tag is not None else old.tag
     if change.digest is not None:
@@ -160,7 +167,7 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
     fields = site.fields
     if "ref" in fields:
         wanted["ref"] = format_reference(new.name, new.tag, new.digest)
-    if new.name != site.ref.name:
+    if new.name != _current(site, change).name:
         if "name" in fields or "name" in site.insert_keys:
             wanted["name"] = new.name
         if "repository" in fields:
@@ -203,7 +210,7 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
     return Outcome(
         assignments=tuple(assignments),
         insertions=tuple(insertions),
-        old_ref=site.image,
+        old_ref=str(_current(site, change)),
         new_ref=format_reference(new.name, new.tag, new.digest),
     )
 
