@@ -205,11 +205,14 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def summary(plan: Plan) -> str:
-    """One line per image for people: what changed, or why nothing did."""
+    """One line per image and spelling for people: old -> new and how many files; or
+    why nothing changed."""
+    files: dict[tuple[str, str], set[str]] = {}
+    for record in plan.records:
+        files.setdefault((record.old_ref, record.new_ref), set()).add(record.file)
     lines = [
-        f"{u.repository}: {', '.join(u.old_refs)} -> {u.new_ref} ({len(u.files)} file"
-        f"{'s' if len(u.files) != 1 else ''})"
-        for u in plan.image_updates()
+        f"{old or '(new entry)'} -> {new} ({len(names)} file{'s' if len(names) != 1 else ''})"
+        for (old, new), names in files.items()
     ]
     lines += [f"{c}: already up to date" for c in plan.up_to_date]
     return "\n".join(lines)
