@@ -179,6 +179,11 @@ def open_forge(settings: ForgeSettings, redact: Redactor) -> Forge:
     return GitLabForge(settings, redact)
 
 
+def unreachable(forge: str, action: str, api_url: str, error: Exception) -> str:
+    """One line for a forge that could not be reached at all."""
+    return f"{forge}: {action} failed: cannot reach {api_url} ({type(error).__name__})"
+
+
 def http_failure(forge: str, action: str, status: int | None, detail: str) -> str:
     """One line for a failed forge call, with advice for the usual statuses."""
     hint = {

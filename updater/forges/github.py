@@ -19,6 +19,7 @@ from updater.forges import (
     Proposal,
     ProposalSpec,
     http_failure,
+    unreachable,
 )
 from updater.git import Redactor
 
@@ -67,11 +68,8 @@ class GitHubForge:
                 self.redact(http_failure("github", action, error.status, detail))
             ) from None
         except requests.RequestException as error:
-            reason = type(error).__name__
             raise ForgeError(
-                self.redact(
-                    f"github: {action} failed: cannot reach {self.settings.api_url} ({reason})"
-                )
+                self.redact(unreachable("github", action, self.settings.api_url, error))
             ) from None
 
     @property

@@ -18,6 +18,7 @@ from updater.forges import (
     Proposal,
     ProposalSpec,
     http_failure,
+    unreachable,
 )
 from updater.git import Redactor
 
@@ -61,11 +62,8 @@ class GitLabForge:
                 self.redact(http_failure("gitlab", action, error.response_code, detail[:300]))
             ) from None
         except requests.RequestException as error:
-            reason = type(error).__name__
             raise ForgeError(
-                self.redact(
-                    f"gitlab: {action} failed: cannot reach {self.settings.api_url} ({reason})"
-                )
+                self.redact(unreachable("gitlab", action, self.settings.api_url, error))
             ) from None
 
     @property
