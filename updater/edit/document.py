@@ -421,6 +421,6 @@ def paths_of(document: Document, wanted: set[int]) -> dict[int, str]:
             for index, item in enumerate(node.value):
                 walk(item, f"{path}[{index}]")
 
-    for number, root in enumerate(document.roots):
-        walk(root, f"[doc {number}]" if len(document.roots) > 1 else "")
+    for root in document.roots:
+        walk(root, "")  # like every other YAML path: relative to its own document
     return found
