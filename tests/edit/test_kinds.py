@@ -356,3 +356,19 @@ def test_lone_tag_marker_reports_the_image_name(tmp_path: Path) -> None:
     result = plan_for(tmp_path, "ghcr.io/acme/api:1.5.0", aliases=("flux-system:api",))
     (record,) = result.records
     assert (record.old_ref, record.new_ref) == ("ghcr.io/acme/api:1.4.2", "ghcr.io/acme/api:1.5.0")
+
+
+def test_flow_style_entry_gains_keys(tmp_path: Path) -> None:
+    before = 'images:\n  - {name: nginx, newTag: "1"}\n'
+    after = edited(tmp_path, before, "nginx=ghcr.io/x/nginx:2", name="kustomization.yaml")
+    assert after == 'images:\n  - {name: nginx, newTag: "2", newName: ghcr.io/x/nginx}\n'
+
+
+def test_part_that_cannot_be_written_is_an_error_not_a_half_update(tmp_path: Path) -> None:
+    before = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec:\n  source:\n    helm:\n"
+        "      parameters:\n        - name: image.repository\n          value: ghcr.io/acme/api\n"
+    )
+    make_repo(tmp_path, {"app.yaml": before})
+    with pytest.raises(EditError, match=r"app.yaml:8: .*has no tag to set"):
+        plan_for(tmp_path, "ghcr.io/acme/api:1.5.0")

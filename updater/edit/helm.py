@@ -122,7 +122,7 @@ def _split_site(
         ref=ImageRef(name=name, tag=tag_value, digest=digest_value),
         repositories=repositories_of(*names),
         fields=fields,
-        mapping=mapping if not mapping.flow_style else None,
+        mapping=mapping,
         insert_keys={"tag": "tag"},
     )
 

@@ -83,7 +83,7 @@ def entry_site(document: Document, entry: MappingNode, path: str) -> Site | Skip
         ),
         repositories=repositories_of(name.value, effective),
         fields=fields,
-        mapping=entry if not entry.flow_style else None,
+        mapping=entry,
         insert_keys=dict(INSERT_KEYS),
     )
 

@@ -21,6 +21,7 @@ from updater.edit.document import (
     is_mapping,
     is_scalar,
     is_sequence,
+    line_of,
     render_scalar,
     scalar_index,
     scalar_tag,
@@ -187,16 +188,11 @@ def _insert_key(
     new_ref: str,
 ) -> None:
     document = file_plan.document
-    # After the mapping's last line when that is a plain one-line value, so the new
-    # key lands where a person would add it; else right after the anchor field.
-    last_value = insertion.mapping.value[-1][1]
-    one_line = is_scalar(last_value) and last_value.style not in ("|", ">")
-    after = last_value if one_line else insertion.after
-    position, lead = _line_end(document.text, document.end(after))
-    indent = " " * _key_column(insertion.mapping, after)
-    line = f"{indent}{insertion.key}: {render_scalar(ScalarNode('', ''), insertion.value)}"
-    newline = _newline(document.text)
-    text = f"{lead}{line}" + ("" if lead else newline)
+    pair = f"{insertion.key}: {render_scalar(ScalarNode('', ''), insertion.value)}"
+    if insertion.mapping.flow_style:
+        position, text, after = _flow_insertion(document, insertion.mapping, pair)
+    else:
+        position, text, after = _block_insertion(document, insertion, pair)
     record = Record(
         file=site.file,
         line=int(after.end_mark.line) + 2,
@@ -210,6 +206,31 @@ def _insert_key(
         inserted=True,
     )
     file_plan.insertions.append((position, text, [(insertion.key, insertion.value)], record))
+
+
+def _block_insertion(document: Document, insertion: Insertion, pair: str) -> tuple[int, str, Node]:
+    """A new line after the mapping's last line when that is a plain one-line value,
+    where a person would add it; else right after the anchor field."""
+    last_value = insertion.mapping.value[-1][1]
+    one_line = is_scalar(last_value) and last_value.style not in ("|", ">")
+    after = last_value if one_line else insertion.after
+    position, lead = _line_end(document.text, document.end(after))
+    indent = " " * _key_column(insertion.mapping, after)
+    newline = _newline(document.text)
+    return position, f"{lead}{indent}{pair}" + ("" if lead else newline), after
+
+
+def _flow_insertion(document: Document, mapping: MappingNode, pair: str) -> tuple[int, str, Node]:
+    """``{name: app, newTag: v1}`` gains ``, key: value`` before its closing brace."""
+    text = document.text
+    close = document.end(mapping) - 1
+    if text[close] != "}":
+        raise EditError(f"{document.path}:{line_of(mapping)}: cannot add a key to this mapping")
+    position = close
+    while text[position - 1] in " \t\r\n":
+        position -= 1
+    separator = ", " if mapping.value else ""
+    return position, f"{separator}{pair}", mapping.value[-1][1] if mapping.value else mapping
 
 
 def _last_scalar(node: Node) -> Node:

@@ -186,7 +186,10 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
         if "digest" in fields or "digest" in site.insert_keys
         else ("sha" if "sha" in fields else None)
     )
-    if new.tag is not None and ("tag" in fields or "tag" in site.insert_keys):
+    # A split site (no whole-reference field) must say the new tag somewhere: in its tag
+    # field, in one it can add, or else it is an error below rather than a silent skip.
+    split = "ref" not in fields
+    if new.tag is not None and split and ("tag" in fields or new.tag != site.ref.tag):
         folded = new.digest if digest_home is None and site.kind != "marker" else None
         wanted["tag"] = f"{new.tag}@{folded}" if folded else new.tag
     if digest_home == "digest" and (new.digest or "digest" in fields):
@@ -205,6 +208,13 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
         elif value and site.mapping is not None and role in site.insert_keys:
             anchor = (fields.get("_anchor") or next(iter(fields.values()))).node
             insertions.append(Insertion(site.mapping, site.insert_keys[role], value, anchor))
+        elif value and site.kind != "marker":
+            # A marker marks one part on purpose; anywhere else a part we cannot write
+            # would leave the reference half-updated, so say so instead.
+            raise EditError(
+                f"{site.file}:{site.line}: {site.image} has no {role} to set "
+                f"and none can be added here ({site.path}); edit it by hand"
+            )
     if not assignments and not insertions:
         return None
     return Outcome(
