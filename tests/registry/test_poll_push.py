@@ -1,0 +1,59 @@
+"""``poll --push`` against a real registry and a real bare remote: the chosen tag lands
+on the remote's branch, and a second scheduled run changes nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.delivery.conftest import Remote
+from tests.registry.harness import Registry
+from tests.registry.test_poll import deployment
+
+pytestmark = pytest.mark.registry
+
+
+@pytest.fixture
+def git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "gitconfig"
+    config.write_text(
+        "[user]\n\tname = Test\n\temail = test@example.invalid\n"
+        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+def poll(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "updater", "poll", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=False,
+    )
+
+
+@pytest.mark.usefixtures("git_identity")
+def test_poll_push_lands_the_chosen_tag(anon: Registry, repo_name: str, tmp_path: Path) -> None:
+    anon.push_image(repo_name, ["1.0.0", "1.1.0", "2.0.0"])
+    image = f"{anon.host}/{repo_name}"
+    remote = Remote(tmp_path / "config.git", {"deploy/app.yaml": deployment(f"{image}:1.0.0")})
+    config = tmp_path / "poll.yaml"
+    config.write_text(
+        f"images:\n  - name: {image}\n    policy: semver\n    range: '^1.0.0'\n"
+        f"registries:\n  - host: {anon.host}\n    insecure: true\n"
+    )
+    first = poll("--repo", remote.url, "--config", str(config), "--push")
+    assert first.returncode == 0, first.stderr
+    assert remote.show("deploy/app.yaml") == deployment(f"{image}:1.1.0")
+    assert f"{image}:1.0.0 -> {image}:1.1.0" in remote.message()
+    head = remote.log()[0]
+
+    second = poll("--repo", remote.url, "--config", str(config), "--push")
+    assert second.returncode == 0, second.stderr
+    assert remote.log()[0] == head
