@@ -176,14 +176,6 @@ def parse(text: str) -> ImageRef:
     return ref
 
 
-def is_valid(text: str) -> bool:
-    try:
-        parse(text)
-    except InvalidReference:
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class Change:
     """What a run wants: every reference to ``repository`` gets ``tag``/``digest``.
