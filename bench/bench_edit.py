@@ -1,4 +1,4 @@
-"""Time `set-image --dry-run` and `scan --json` on the synthetic repo (issue 2 §7).
+"""Time `set-image --dry-run` and `scan --json` on the synthetic repo.
 
 Every figure is the wall time of a fresh process, the way CI runs the bot, taken as the
 median of ``--runs`` runs after one warm-up run (which also fills the page cache and
@@ -6,7 +6,7 @@ writes the bytecode caches). The cases are interleaved round by round, so a slow
 moment of the machine hits all of them alike. Each is reported as a ratio to the
 baseline measured in the same run: a plain Python script that reads every YAML file.
 
-Targets (issue 2 §7): set-image --dry-run <= 2x the baseline, scan --json <= 4x.
+Targets: set-image --dry-run <= 2x the baseline, scan --json <= 4x.
 
 Usage::
 

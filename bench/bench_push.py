@@ -1,4 +1,4 @@
-"""Time `set-image --push --path OVERLAY` against a big config repo (issue 3 §7).
+"""Time `set-image --push --path OVERLAY` against a big config repo.
 
 The remote is a bare repo on disk (cloned over file://) made from bench/gen_repo.py's
 synthetic config repo: 1,250 apps x 7 files (~8,750 files) with 20,000 commits of

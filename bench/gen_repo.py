@@ -1,4 +1,4 @@
-"""Generate the synthetic GitOps config repo the benchmarks run against (issue 2 §7).
+"""Generate the synthetic GitOps config repo the benchmarks run against.
 
 1,250 apps x 7 YAML files (~8,750 files, ~7 MB) by default, laid out the way many teams
 lay out a monorepo of kustomize apps with a Helm values file next to each::

@@ -43,9 +43,25 @@ def mode_options(func: F) -> F:
 
 
 DELIVERY_KEYS = (
-    "branch", "remote", "forge", "api_url", "project", "token_env", "labels", "reviewers",
-    "assignees", "draft", "auto_merge", "merge_method", "close_superseded", "author",
-    "committer", "message", "skip_ci", "signoff", "max_retries",
+    "branch",
+    "remote",
+    "forge",
+    "api_url",
+    "project",
+    "token_env",
+    "labels",
+    "reviewers",
+    "assignees",
+    "draft",
+    "auto_merge",
+    "merge_method",
+    "close_superseded",
+    "author",
+    "committer",
+    "message",
+    "skip_ci",
+    "signoff",
+    "max_retries",
 )
 
 
@@ -53,48 +69,98 @@ def delivery_options(func: F) -> F:
     """Options of --commit/--push/--pull-request. The command receives them as one keyword,
     ``delivery``: a dict keyed like ``updater.deliver.DeliveryOptions`` (unset ones left out)."""
     options = [
-        click.option("--branch", metavar="NAME",
-                     help="Base branch to push to / propose against (default: the remote's default,"
-                     " or a local checkout's upstream)."),
-        click.option("--remote", metavar="NAME",
-                     help="Remote of a local --repo to deliver to"
-                     " (default: upstream's, else origin)."),
-        click.option("--forge", type=click.Choice(["github", "gitlab"]),
-                     help="Forge for --pull-request (default: from the remote URL's host)."),
-        click.option("--api-url", metavar="URL",
-                     help="Forge API: GitHub Enterprise https://HOST/api/v3, GitLab https://HOST."),
-        click.option("--project", metavar="OWNER/NAME",
-                     help="Repository on the forge (default: the remote URL's path)."),
-        click.option("--token-env", metavar="VAR",
-                     help="Variable holding the token (default: GITHUB_TOKEN, GH_TOKEN,"
-                     " GITLAB_TOKEN, CI_JOB_TOKEN)."),
-        click.option("--label", "labels", multiple=True, metavar="NAME",
-                     help="Label for the PR/MR (repeatable, or comma-separated)."),
-        click.option("--reviewer", "reviewers", multiple=True, metavar="USER",
-                     help="Reviewer (repeatable; GitHub ORG/TEAM for a team,"
-                     " GitLab user name or id)."),
-        click.option("--assignee", "assignees", multiple=True, metavar="USER",
-                     help="Assignee (repeatable)."),
+        click.option(
+            "--branch",
+            metavar="NAME",
+            help="Base branch to push to / propose against (default: the remote's default,"
+            " or a local checkout's upstream).",
+        ),
+        click.option(
+            "--remote",
+            metavar="NAME",
+            help="Remote of a local --repo to deliver to (default: upstream's, else origin).",
+        ),
+        click.option(
+            "--forge",
+            type=click.Choice(["github", "gitlab"]),
+            help="Forge for --pull-request (default: from the remote URL's host).",
+        ),
+        click.option(
+            "--api-url",
+            metavar="URL",
+            help="Forge API: GitHub Enterprise https://HOST/api/v3, GitLab https://HOST.",
+        ),
+        click.option(
+            "--project",
+            metavar="OWNER/NAME",
+            help="Repository on the forge (default: the remote URL's path).",
+        ),
+        click.option(
+            "--token-env",
+            metavar="VAR",
+            help="Variable holding the token (default: GITHUB_TOKEN, GH_TOKEN,"
+            " GITLAB_TOKEN, CI_JOB_TOKEN).",
+        ),
+        click.option(
+            "--label",
+            "labels",
+            multiple=True,
+            metavar="NAME",
+            help="Label for the PR/MR (repeatable, or comma-separated).",
+        ),
+        click.option(
+            "--reviewer",
+            "reviewers",
+            multiple=True,
+            metavar="USER",
+            help="Reviewer (repeatable; GitHub ORG/TEAM for a team, GitLab user name or id).",
+        ),
+        click.option(
+            "--assignee", "assignees", multiple=True, metavar="USER", help="Assignee (repeatable)."
+        ),
         click.option("--draft", is_flag=True, default=None, help="Open the PR/MR as a draft."),
-        click.option("--auto-merge", is_flag=True, default=None,
-                     help="GitHub auto-merge / GitLab merge when the pipeline succeeds."),
-        click.option("--merge-method", type=click.Choice(["merge", "squash", "rebase"]),
-                     help="Merge method for GitHub auto-merge (default: merge)."),
-        click.option("--close-superseded", is_flag=True, default=None,
-                     help="Close the bot's open PRs/MRs whose images this one covers."),
-        click.option("--author", metavar="'NAME <EMAIL>'",
-                     help="Commit author (default: gitops-updater <gitops-updater@users.noreply"
-                     ".github.com>)."),
-        click.option("--committer", metavar="'NAME <EMAIL>'",
-                     help="Committer (default: the author)."),
-        click.option("--message", metavar="TEMPLATE",
-                     help="Commit message template: {summary} {images} {old} {new} {files}"
-                     " {count} {base} {details}."),
-        click.option("--skip-ci", is_flag=True, default=None,
-                     help="Append [skip ci] to the commit subject."),
+        click.option(
+            "--auto-merge",
+            is_flag=True,
+            default=None,
+            help="GitHub auto-merge / GitLab merge when the pipeline succeeds.",
+        ),
+        click.option(
+            "--merge-method",
+            type=click.Choice(["merge", "squash", "rebase"]),
+            help="Merge method for GitHub auto-merge (default: merge).",
+        ),
+        click.option(
+            "--close-superseded",
+            is_flag=True,
+            default=None,
+            help="Close the bot's open PRs/MRs whose images this one covers.",
+        ),
+        click.option(
+            "--author",
+            metavar="'NAME <EMAIL>'",
+            help="Commit author (default: gitops-updater <gitops-updater@users.noreply"
+            ".github.com>).",
+        ),
+        click.option(
+            "--committer", metavar="'NAME <EMAIL>'", help="Committer (default: the author)."
+        ),
+        click.option(
+            "--message",
+            metavar="TEMPLATE",
+            help="Commit message template: {summary} {images} {old} {new} {files}"
+            " {count} {base} {details}.",
+        ),
+        click.option(
+            "--skip-ci", is_flag=True, default=None, help="Append [skip ci] to the commit subject."
+        ),
         click.option("--signoff", is_flag=True, default=None, help="Add a Signed-off-by trailer."),
-        click.option("--max-retries", type=click.IntRange(min=0), metavar="N",
-                     help="Push retries after losing a race (default: 10)."),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="Push retries after losing a race (default: 10).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
