@@ -5,6 +5,7 @@ from __future__ import annotations
 from updater.registry.client import (
     DEFAULT_PLATFORM,
     MANIFEST_ACCEPT,
+    Limits,
     Manifest,
     Platform,
     RegistryClient,
@@ -27,6 +28,7 @@ __all__ = [
     "AuthError",
     "Credential",
     "CredentialStore",
+    "Limits",
     "Manifest",
     "NotFound",
     "Platform",

@@ -86,33 +86,33 @@ class _Token:
 
 
 class TokenCache:
-    """Bearer tokens per (realm, service, scope); one fetch at a time per key."""
+    """Bearer tokens per (registry host, realm, service, scope); one fetch at a time per key."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._tokens: dict[tuple[str, str, str], _Token] = {}
-        self._locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._tokens: dict[tuple[str, str, str, str], _Token] = {}
+        self._locks: dict[tuple[str, str, str, str], threading.Lock] = {}
         self._guard = threading.Lock()
         self._clock = clock
         self.fetches = 0
 
-    def lock_for(self, key: tuple[str, str, str]) -> threading.Lock:
+    def lock_for(self, key: tuple[str, str, str, str]) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def get(self, key: tuple[str, str, str]) -> str | None:
+    def get(self, key: tuple[str, str, str, str]) -> str | None:
         with self._guard:
             token = self._tokens.get(key)
             if token is None or token.expires_at <= self._clock():
                 return None
             return token.value
 
-    def put(self, key: tuple[str, str, str], value: str, lifetime: float) -> None:
+    def put(self, key: tuple[str, str, str, str], value: str, lifetime: float) -> None:
         with self._guard:
             self.fetches += 1
             deadline = self._clock() + max(lifetime - EXPIRY_SKEW, 1.0)
             self._tokens[key] = _Token(value, deadline)
 
-    def drop(self, key: tuple[str, str, str], value: str | None = None) -> None:
+    def drop(self, key: tuple[str, str, str, str], value: str | None = None) -> None:
         with self._guard:
             token = self._tokens.get(key)
             if token is not None and (value is None or token.value == value):
