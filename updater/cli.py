@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from updater import __version__
+from updater import __version__, deadline
 from updater.errors import UpdaterError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -173,8 +173,24 @@ def pop_delivery(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != () and v is not False}
 
 
-def run_command(action: Callable[[], int | None]) -> None:
-    """Run a command; an UpdaterError becomes one line on stderr and its exit code."""
+def timeout_option(func: F) -> F:
+    """``--timeout SECONDS`` (or ``UPDATER_TIMEOUT``): the whole run's deadline, which every
+    network wait (registry, git, forge) is cut to."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        envvar="UPDATER_TIMEOUT",
+        default=deadline.DEFAULT_SECONDS,
+        show_default=True,
+        metavar="SECONDS",
+        help="Deadline for the whole run (env UPDATER_TIMEOUT).",
+    )(func)
+
+
+def run_command(action: Callable[[], int | None], timeout: float | None = None) -> None:
+    """Run a command under the run's deadline; an UpdaterError becomes one line on stderr
+    and its exit code."""
+    deadline.start(timeout)
     try:
         status = action()
     except UpdaterError as error:
@@ -195,11 +211,12 @@ def cli() -> None:
 @click.option("--path", "paths", multiple=True, help="Only look under this path (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of references.")
 @click.option("--skipped", is_flag=True, help="Also list values left alone, with the reason.")
-def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool) -> None:
+@timeout_option
+def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool, timeout: float) -> None:
     """List every image reference the config repo deploys."""
     from updater.commands import scan as command
 
-    run_command(lambda: command.run(repo, paths, as_json=as_json, show_skipped=skipped))
+    run_command(lambda: command.run(repo, paths, as_json=as_json, show_skipped=skipped), timeout)
 
 
 @cli.command("set-image")
@@ -218,6 +235,7 @@ def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool) -> Non
     help='Also update fields marked # {"$imagepolicy": "NS:NAME"} (repeatable).',
 )
 @delivery_options
+@timeout_option
 @click.argument("images", nargs=-1, required=True)
 def set_image(
     repo: str,
@@ -227,6 +245,7 @@ def set_image(
     as_json: bool,
     aliases: tuple[str, ...],
     images: tuple[str, ...],
+    timeout: float,
     **options: Any,
 ) -> None:
     """Set IMAGE (NAME:TAG, NAME@DIGEST, NAME:TAG@DIGEST or OLD=NEW:TAG) everywhere it is
@@ -247,7 +266,8 @@ def set_image(
                 aliases=aliases,
                 delivery=delivery,
             )
-        )
+        ),
+        timeout,
     )
 
 
@@ -264,6 +284,7 @@ def set_image(
     help="Registry lookups at once.",
 )  # fmt: skip
 @delivery_options
+@timeout_option
 @click.pass_context
 def poll(
     ctx: click.Context,
@@ -273,6 +294,7 @@ def poll(
     mode: str,
     as_json: bool,
     workers: int,
+    timeout: float,
     **options: Any,
 ) -> None:
     """Ask registries for new tags of the images in the config file, pick one per
@@ -294,7 +316,8 @@ def poll(
                 delivery=delivery,
                 workers=workers,
             )
-        )
+        ),
+        timeout,
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from updater import remote
 from updater.edit.model import Plan
 from updater.errors import DeliveryError, UpdaterError, UsageError
 
@@ -143,13 +144,19 @@ def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
     if request.mode not in MODES:
         raise UsageError(f"unknown mode {request.mode!r}")
     options = DeliveryOptions.from_mapping(request.options)
-    if git.is_remote_url(request.repo):
+    # Credentials given for the --repo URL (in it, or in UPDATER_REPO_CREDENTIALS) belong
+    # to that URL alone; a local --repo takes none this way.
+    repo_url, user, secret = remote.repo_credentials(request.repo)
+    if remote.is_remote_url(request.repo):
         if request.mode in ("write", "commit"):
+            shown = remote.redact_url(request.repo)
             raise UsageError(
-                f"--{request.mode} needs a local --repo: a clone of {git.redact_url(request.repo)}"
+                f"--{request.mode} needs a local --repo: a clone of {shown}"
                 " would be thrown away (use --push or --pull-request)"
             )
-        return _deliver_remote(request.repo, request, options, make_plan, base=options.branch)
+        return _deliver_remote(
+            repo_url, (user, secret), request, options, make_plan, base=options.branch
+        )
 
     root = Path(request.repo)
     if not root.is_dir():
@@ -166,14 +173,14 @@ def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
         return _commit_local(root, request, options, make_plan)
     checkout = git.open_local(root)
     upstream = git.upstream_of(checkout)
-    remote = options.remote or (upstream[0] if upstream else "origin")
-    url = git.remote_url(checkout, remote)
+    remote_name = options.remote or (upstream[0] if upstream else "origin")
+    url, user, secret = remote.split_credentials(git.remote_url(checkout, remote_name))
     base = options.branch
-    if base is None and upstream and upstream[0] == remote:
+    if base is None and upstream and upstream[0] == remote_name:
         base = upstream[1]
     if base is None:
         base = checkout.current_branch()
-    return _deliver_remote(url, request, options, make_plan, base=base)
+    return _deliver_remote(url, (user, secret), request, options, make_plan, base=base)
 
 
 # --------------------------------------------------------------------------- local commit
@@ -226,11 +233,13 @@ def _commit(
 # --------------------------------------------------------------------------- remotes
 
 
-def _http_auth(url: str, options: DeliveryOptions, redact: Any) -> tuple[str, Any]:
+def _http_auth(
+    clean: str, given: tuple[str | None, str | None], options: DeliveryOptions, redact: Any
+) -> tuple[str, Any]:
     """(URL without credentials, HttpAuth or None) for git over HTTP(S)."""
-    from updater import forges, git
+    from updater import forges
 
-    clean, user, secret = git.split_credentials(url)
+    user, secret = given
     redact.add(secret)
     if not clean.startswith(("http://", "https://")):
         return clean, None
@@ -254,7 +263,7 @@ def _http_auth(url: str, options: DeliveryOptions, redact: Any) -> tuple[str, An
         if variable == "CI_JOB_TOKEN"
         else forges.GIT_USERNAMES.get(kind or "", "x-access-token")
     )
-    auth = git.HttpAuth(token=token, username=username)
+    auth = remote.HttpAuth(token=token, username=username)
     for secret_text in auth.secrets():
         redact.add(secret_text)
     return clean, auth
@@ -262,16 +271,16 @@ def _http_auth(url: str, options: DeliveryOptions, redact: Any) -> tuple[str, An
 
 def _deliver_remote(
     url: str,
+    given: tuple[str | None, str | None],
     request: DeliveryRequest,
     options: DeliveryOptions,
     make_plan: MakePlan,
     *,
     base: str | None,
 ) -> DeliveryResult:
-    from updater import git
 
-    redact = git.Redactor()
-    clean_url, auth = _http_auth(url, options, redact)
+    redact = remote.Redactor()
+    clean_url, auth = _http_auth(url, given, options, redact)
     forge = None
     if request.mode == "pull-request":
         forge = _open_forge(clean_url, options, redact)
@@ -305,7 +314,7 @@ def _deliver_checkout(
         base = base or checkout.current_branch()
         if not base:
             raise DeliveryError(
-                f"{git.redact_url(clean_url)}: cannot tell its default branch; pass --branch"
+                f"{remote.redact_url(clean_url)}: cannot tell its default branch; pass --branch"
             )
         if request.mode == "dry-run":
             return DeliveryResult(plan=make_plan(checkout.path), mode=request.mode, base=base)
@@ -353,10 +362,9 @@ def _push(
 ) -> DeliveryResult:
     """Commit on the tip of ``base`` and push; when the branch moved, fetch the new tip,
     plan again on it and retry, with jittered exponential backoff. Never forces."""
-    from updater import git
     from updater.edit.planner import write_plan
 
-    shown_url = git.redact_url(checkout.url)
+    shown_url = remote.redact_url(checkout.url)
     attempt = 0
     while True:
         attempt += 1
@@ -419,12 +427,11 @@ def _pull_request(
     options: DeliveryOptions,
     make_plan: MakePlan,
 ) -> DeliveryResult:
-    from updater import git
     from updater.edit.planner import write_plan
     from updater.forges import ForgeError, ProposalSpec
     from updater.report import proposal_images, pull_request_body, pull_request_title
 
-    shown_url = git.redact_url(checkout.url)
+    shown_url = remote.redact_url(checkout.url)
     base_sha = checkout.head()
     plan = make_plan(checkout.path)
     images = tuple(sorted({change.repository for change in plan.changes}))

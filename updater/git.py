@@ -9,109 +9,25 @@ every message this module raises goes through :class:`Redactor` first.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from updater.errors import DeliveryError, UsageError
+from updater.remote import HttpAuth, Redactor, is_remote_url, redact_url
 
 BOT_NAME = "gitops-updater"
 BOT_EMAIL = "gitops-updater@users.noreply.github.com"
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
-_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")
-
 
 class GitError(DeliveryError):
     """A git command failed; the message is redacted and one line."""
-
-
-# --------------------------------------------------------------------------- secrets
-
-
-class Redactor:
-    """Removes every known secret (and any URL userinfo) from text meant for people."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = set()
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4:
-            self._secrets.add(secret)
-
-    def __call__(self, text: str) -> str:
-        text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}***@", text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
-
-
-@dataclass(frozen=True)
-class HttpAuth:
-    """A token for git over HTTP(S), sent as a Basic ``Authorization`` header."""
-
-    token: str
-    username: str = "x-access-token"
-
-    @property
-    def header(self) -> str:
-        pair = base64.b64encode(f"{self.username}:{self.token}".encode()).decode("ascii")
-        return f"Authorization: Basic {pair}"
-
-    def secrets(self) -> tuple[str, ...]:
-        return (self.token, self.header.partition("Basic ")[2])
-
-
-def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """``https://user:secret@host/x`` -> (``https://host/x``, user, secret)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
-        return url, None, None
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
-    return clean, user or None, password or None
-
-
-def redact_url(url: str) -> str:
-    return split_credentials(url)[0] if "://" in url else url
-
-
-def is_remote_url(text: str) -> bool:
-    """True for ``https://``, ``ssh://``, ``git://``, ``file://`` and scp-like ``git@host:x``."""
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
-        return True
-    if os.path.exists(text):
-        return False
-    match = _SCP_LIKE.match(text)
-    return bool(match and match["user"])
-
-
-def url_host(url: str) -> str | None:
-    if "://" in url:
-        return urlsplit(url).hostname
-    match = _SCP_LIKE.match(url)
-    return match["host"] if match else None
-
-
-def url_path(url: str) -> str:
-    """The repository path of a URL without ``.git``: ``acme/config``."""
-    if "://" in url:
-        path = urlsplit(url).path
-    else:
-        match = _SCP_LIKE.match(url)
-        path = match["path"] if match else url
-    path = path.strip("/")
-    return path[:-4] if path.endswith(".git") else path
 
 
 def auth_environment(url: str, auth: HttpAuth | None) -> dict[str, str]:

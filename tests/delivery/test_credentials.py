@@ -247,3 +247,68 @@ def test_pull_request_over_http_remote_derives_the_project(
     assert json.loads(result.stdout)["delivery"]["pull_request_action"] == "created"
     assert forge.requests[0].path == "/repos/acme/config"
     no_secret(result.stdout, result.stderr)
+
+
+def test_repo_credentials_from_the_environment_stay_off_argv(
+    git_http: GitHttpServer, http_remote: tuple[Remote, str], tmp_path: Path
+) -> None:
+    """UPDATER_REPO_CREDENTIALS carries what ``https://USER:SECRET@`` would, without argv."""
+    remote, url = http_remote
+    result = run_updater(
+        "set-image",
+        "--repo",
+        url,
+        "--push",
+        "ghcr.io/acme/api:1.1.0",
+        env={"UPDATER_REPO_CREDENTIALS": f"deploy:{TOKEN}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'newTag: "1.1.0"' in remote.show(PROD)
+    assert git_http.requests and all(r.authorized for r in git_http.requests)
+    assert {r.user for r in git_http.requests} == {"deploy"}
+    no_secret(result.stdout, result.stderr)
+
+    git_http.requests.clear()
+    secret_only = run_updater(
+        "set-image",
+        "--repo",
+        url,
+        "--push",
+        "ghcr.io/acme/api:1.2.0",
+        env={"UPDATER_REPO_CREDENTIALS": TOKEN},
+    )
+    assert secret_only.returncode == 0, secret_only.stderr
+    assert {r.user for r in git_http.requests} == {"x-access-token"}
+
+
+@pytest.mark.parametrize(
+    ("repo", "message"),
+    [
+        (".", "is not an http(s) URL"),
+        ("http://deploy:inline-secret@127.0.0.1:9/acme/config.git", "give them one way"),
+        ("http://127.0.0.1:9/acme/config.git", "expected USER:SECRET or SECRET"),
+    ],
+)
+def test_repo_credentials_misuse_is_refused(repo: str, message: str, tmp_path: Path) -> None:
+    value = "deploy:" if "USER:SECRET" in message else f"deploy:{TOKEN}"
+    result = run_updater(
+        "set-image",
+        "--repo",
+        repo,
+        "--push",
+        "ghcr.io/acme/api:1.1.0",
+        env={"UPDATER_REPO_CREDENTIALS": value},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    no_secret(result.stdout, result.stderr)
+    assert "inline-secret" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_timeout_must_be_positive_seconds(value: str) -> None:
+    result = run_updater("scan", "--timeout", value)
+    assert result.returncode == 2 and "--timeout" in result.stderr
+    from_env = run_updater("scan", env={"UPDATER_TIMEOUT": value})
+    assert from_env.returncode == 2 and "--timeout" in from_env.stderr

@@ -6,24 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from updater import git
+from updater import git, remote
 from updater.deliver import DeliveryOptions, bot_branch
 from updater.errors import UsageError
 from updater.forges import default_api_url, detect_kind, find_token, settings_for
 
 
 def test_split_credentials_and_redaction() -> None:
-    url, user, secret = git.split_credentials("https://bot:s3cr3t-token@github.com/acme/config.git")
+    url, user, secret = remote.split_credentials(
+        "https://bot:s3cr3t-token@github.com/acme/config.git"
+    )
     assert (url, user, secret) == ("https://github.com/acme/config.git", "bot", "s3cr3t-token")
-    redact = git.Redactor(["s3cr3t-token"])
+    redact = remote.Redactor(["s3cr3t-token"])
     assert redact("fatal: https://bot:s3cr3t-token@github.com/x and s3cr3t-token") == (
         "fatal: https://***@github.com/x and ***"
     )
-    assert git.redact_url("https://x:y@host/p") == "https://host/p"
+    assert remote.redact_url("https://x:y@host/p") == "https://host/p"
 
 
 @pytest.mark.parametrize(
-    ("text", "remote"),
+    ("text", "is_remote"),
     [
         ("https://github.com/acme/config.git", True),
         ("ssh://git@gitlab.com/acme/config.git", True),
@@ -33,18 +35,18 @@ def test_split_credentials_and_redaction() -> None:
         ("configs/prod", False),
     ],
 )
-def test_is_remote_url(text: str, remote: bool) -> None:
-    assert git.is_remote_url(text) is remote
+def test_is_remote_url(text: str, is_remote: bool) -> None:
+    assert remote.is_remote_url(text) is is_remote
 
 
 def test_url_parts() -> None:
-    assert git.url_host("git@github.com:acme/config.git") == "github.com"
-    assert git.url_path("git@github.com:acme/config.git") == "acme/config"
-    assert git.url_path("https://gitlab.example.com/group/sub/config.git") == "group/sub/config"
+    assert remote.url_host("git@github.com:acme/config.git") == "github.com"
+    assert remote.url_path("git@github.com:acme/config.git") == "acme/config"
+    assert remote.url_path("https://gitlab.example.com/group/sub/config.git") == "group/sub/config"
 
 
 def test_auth_environment_is_scoped_and_appended(monkeypatch: pytest.MonkeyPatch) -> None:
-    auth = git.HttpAuth("tok-1234")
+    auth = remote.HttpAuth("tok-1234")
     monkeypatch.setenv("GIT_CONFIG_COUNT", "2")
     env = git.auth_environment("https://github.com/acme/config.git", auth)
     assert env["GIT_CONFIG_COUNT"] == "3"

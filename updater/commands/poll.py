@@ -86,7 +86,7 @@ class Lookup:
 
 
 def read_config(request: PollRequest) -> PollConfig:
-    from updater.git import is_remote_url
+    from updater.remote import is_remote_url
 
     if request.config is not None:
         return load_config(Path(request.config))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from updater.errors import DeliveryError, UsageError
-from updater.git import Redactor, url_host, url_path
+from updater.remote import Redactor, url_host, url_path
 
 FORGES = ("github", "gitlab")
 TOKEN_VARIABLES = {

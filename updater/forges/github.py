@@ -21,7 +21,7 @@ from updater.forges import (
     http_failure,
     unreachable,
 )
-from updater.git import Redactor
+from updater.remote import Redactor
 
 T = TypeVar("T")
 
