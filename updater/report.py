@@ -159,7 +159,13 @@ def reference_json(reference: Reference) -> dict[str, Any]:
 def scan_table(sites: list[Reference], skips: list[Skipped]) -> str:
     rows = [(f"{s.file}:{s.line}", s.kind, s.image or f"({s.policy})") for s in sites]
     rows += [
-        (f"{s.file}:{s.line}", "skipped", f"{s.reason}: {s.value}".rstrip(": ")) for s in skips
+        # line 0: a whole file or directory passed over
+        (
+            f"{s.file}:{s.line}" if s.line else s.file,
+            "skipped",
+            f"{s.reason}: {s.value}".rstrip(": "),
+        )
+        for s in skips
     ]
     if not rows:
         return "no image references found\n"

@@ -116,12 +116,6 @@ def test_helm_stale_digest_is_never_left_behind(tmp_path: Path) -> None:
     assert resolved.edits[0].new_text == before.replace("v1", "v2").replace(DIGEST_A, DIGEST_B)
 
 
-def test_helm_sha_key_holds_hex_only(tmp_path: Path) -> None:
-    before = 'image:\n  repository: quay.io/acme/app\n  tag: v1\n  sha: ""\n'
-    after = edited(tmp_path, before, f"quay.io/acme/app:v2@{DIGEST_B}")
-    assert after == before.replace("v1", "v2").replace('sha: ""', f'sha: "{"b" * 64}"')
-
-
 def test_helm_tag_without_digest_key_gets_tag_at_digest(tmp_path: Path) -> None:
     before = "image:\n  repository: acme/app\n  tag: v1\n"
     after = edited(tmp_path, before, f"acme/app:v2@{DIGEST_B}")

@@ -22,6 +22,7 @@ from ruamel.yaml.tag import Tag
 from updater.errors import EditError
 
 STR_TAG = "tag:yaml.org,2002:str"
+NULL_TAG = "tag:yaml.org,2002:null"
 BOM = "\ufeff"
 
 PLAIN_TAG = "tag:gitops-updater,2026:plain"  # a plain scalar whose type is not looked up yet
@@ -171,6 +172,7 @@ class Document:
     text: str
     roots: tuple[Node, ...]
     offset: int  # characters before what the parser saw (a BOM)
+    source: str = ""  # the file on disk, when it came from one (to find a chart beside it)
 
     def start(self, node: Node) -> int:
         """Where the node's own text starts: after an anchor (``&a``) or a tag (``!!str``),
@@ -262,6 +264,16 @@ def _report_duplicate(document: Document, node: MappingNode) -> None:
 
 def is_string(node: Node | None) -> bool:
     return is_scalar(node) and scalar_tag(node) == STR_TAG
+
+
+def is_null(node: Node | None) -> bool:
+    """A plain scalar that reads as null: nothing after the colon, ``~`` or ``null``."""
+    return is_scalar(node) and scalar_tag(node) == NULL_TAG
+
+
+def text_of(node: ScalarNode) -> str:
+    """The scalar's text, with null spelled as the empty string (``tag: ~`` is no tag)."""
+    return "" if is_null(node) else str(node.value)
 
 
 def is_block_scalar(node: Node) -> bool:

@@ -30,7 +30,7 @@ from updater.edit.document import (
 from updater.edit.document import parse as parse_document
 from updater.edit.markers import NEEDLE as MARKER_NEEDLE
 from updater.edit.model import FileEdit, Plan, Record
-from updater.edit.scan import Candidate, candidates, find_all, gc_paused, load
+from updater.edit.scan import Candidate, candidates, find_all, gc_paused, read_document
 from updater.edit.site import Insertion, ResolveDigest, Site, Skip, apply
 from updater.errors import EditError
 from updater.reference import Change, familiar_name
@@ -60,10 +60,13 @@ class _FilePlan:
                     f"{previous[2]!r} and {value!r} for {record.yaml_path}"
                 )
             return
-        splice = Splice(
-            self.document.start(node), self.document.end(node), render_scalar(node, value)
-        )
-        self.splices[id(node)] = (splice, record, value)
+        start, end = self.document.start(node), self.document.end(node)
+        text = render_scalar(node, value)
+        if start == end and self.document.text[start - 1 : start] == ":":
+            # An empty value (``tag:``) is marked right after its colon: "tag:1.5" would
+            # read back as one plain scalar, so the value gets the space a person types.
+            text = " " + text
+        self.splices[id(node)] = (Splice(start, end, text), record, value)
 
 
 def plan(
@@ -93,7 +96,10 @@ def _plan(
         raw = candidate.read()
         if not add_entry and not any(word in raw for word in wanted):
             continue
-        document = load(candidate, raw)
+        document = read_document(candidate, raw)
+        if isinstance(document, Skip):
+            skipped.append(f"{document.file}:{document.line}: {document.reason}")
+            continue
         file_plan = _FilePlan(document, {}, [])
         found = find_all(document, candidate.name)
         for item in found:

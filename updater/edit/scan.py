@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import re
@@ -19,18 +20,30 @@ from updater.edit.document import (
     get,
     is_mapping,
     is_scalar,
+    is_sequence,
     parse,
 )
-from updater.edit.model import ScanResult
+from updater.edit.model import ScanResult, Skipped
 from updater.edit.site import Site, Skip
 from updater.errors import EditError, UsageError
 
 YAML_SUFFIXES = (".yaml", ".yml")
-SKIPPED_DIRS = frozenset({".git", ".github", "node_modules", ".hg", ".svn"})
-# Files in a config repo that are not deployed configuration.
-SKIPPED_FILES = frozenset(
-    {".image-updater.yaml", ".image-updater.yml", ".gitlab-ci.yml", ".pre-commit-config.yaml"}
-)
+# Version control internals: not the repository's content, never listed.
+VCS_DIRS = frozenset({".git", ".hg", ".svn"})
+# Directories that hold no deployed configuration, and why (``scan --skipped`` lists them).
+SKIPPED_DIR_REASONS = {
+    ".github": "GitHub settings and CI workflows, not deployed configuration",
+    "node_modules": "npm packages, not deployed configuration",
+}
+# Files in a config repo that are not deployed configuration, and why.
+SKIPPED_FILE_REASONS = {
+    ".image-updater.yaml": "the updater's own configuration",
+    ".image-updater.yml": "the updater's own configuration",
+    ".pre-commit-config.yaml": "pre-commit configuration, not deployed configuration",
+}
+CI_FILE = "CI file, not deployed configuration"
+CHART_TEMPLATES = "Helm chart templates (Go templates, not YAML to edit)"
+GO_TEMPLATE = "Go template, not YAML to edit"
 HELM_RELEASE_GROUP = "helm.toolkit.fluxcd.io"
 # "# image: nginx:1.25" and friends: worth telling a user why scan did not list them.
 COMMENTED_OUT = re.compile(
@@ -57,8 +70,36 @@ def is_candidate_name(name: str) -> bool:
     return name.endswith(YAML_SUFFIXES) or name == "Kustomization"
 
 
-def candidates(root: Path, paths: Sequence[str] = ()) -> Iterator[Candidate]:
-    """Every YAML file under ``root`` (or under each of ``paths``), sorted, each once.
+def file_skip_reason(relative: str) -> str | None:
+    """Why a YAML file found by the walk is not a config file, or None if it is one.
+    CI pipelines name images they run, not images they deploy."""
+    name = relative.rpartition("/")[2]
+    reason = SKIPPED_FILE_REASONS.get(name)
+    if reason is not None:
+        return reason
+    if name.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")):
+        return CI_FILE  # .gitlab-ci.yml, and includes such as deploy.gitlab-ci.yml
+    rooted = "/" + relative
+    if "/.gitlab/ci/" in rooted or "/.github/workflows/" in rooted:
+        return CI_FILE
+    return None
+
+
+def dir_skip_reason(name: str, sibling_names: frozenset[str]) -> str | None:
+    """Why a directory is not walked ("" for version control internals, which are never
+    listed), or None to walk it. ``sibling_names``: the names beside it."""
+    if name in VCS_DIRS:
+        return ""
+    if name == "templates" and "Chart.yaml" in sibling_names:
+        return CHART_TEMPLATES
+    return SKIPPED_DIR_REASONS.get(name)
+
+
+def candidates(
+    root: Path, paths: Sequence[str] = (), skipped: list[Skipped] | None = None
+) -> Iterator[Candidate]:
+    """Every YAML file under ``root`` (or under each of ``paths``), sorted, each once;
+    the files and directories passed over for what they are go into ``skipped``.
 
     A file that is a symlink leaving the repo is an error; directory symlinks are not
     followed (they would make files appear twice or leave the repo).
@@ -71,7 +112,7 @@ def candidates(root: Path, paths: Sequence[str] = ()) -> Iterator[Candidate]:
         if start.is_file():
             found: Iterator[Candidate] = iter([_candidate(root, real_root, start, explicit)])
         else:
-            found = _walk(root, real_root, start, explicit)
+            found = _walk(root, real_root, start, explicit, skipped)
         for candidate in found:
             if candidate.relative not in seen:
                 seen.add(candidate.relative)
@@ -87,7 +128,9 @@ def _inside(root: Path, real_root: Path, given: str) -> Path:
     return path
 
 
-def _walk(root: Path, real_root: Path, start: Path, explicit: bool) -> Iterator[Candidate]:
+def _walk(
+    root: Path, real_root: Path, start: Path, explicit: bool, skipped: list[Skipped] | None
+) -> Iterator[Candidate]:
     """os.scandir depth first, sorted: DirEntry answers "symlink? directory?" from the
     directory listing, where Path objects would stat every file again."""
     prefix = "" if start == root else start.relative_to(root).as_posix() + "/"
@@ -96,20 +139,36 @@ def _walk(root: Path, real_root: Path, start: Path, explicit: bool) -> Iterator[
         directory, relative, direct = stack.pop()
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=lambda e: e.name)
-        if os.path.basename(directory) == "templates" and os.path.exists(
-            os.path.join(os.path.dirname(directory), "Chart.yaml")
+        if (
+            relative == prefix
+            and os.path.basename(directory) == "templates"
+            and os.path.exists(os.path.join(os.path.dirname(directory), "Chart.yaml"))
         ):
-            continue  # Helm chart templates are Go templates, not YAML to edit
+            _note(skipped, relative, CHART_TEMPLATES)  # --path named a chart's templates/
+            continue
+        names = frozenset(e.name for e in entries)
         subdirectories = []
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                if entry.name not in SKIPPED_DIRS:
+                reason = dir_skip_reason(entry.name, names)
+                if reason is None:
                     subdirectories.append((entry.path, f"{relative}{entry.name}/", False))
-            elif is_candidate_name(entry.name) and entry.name not in SKIPPED_FILES:
+                elif reason:
+                    _note(skipped, f"{relative}{entry.name}/", reason)
+            elif is_candidate_name(entry.name):
+                reason = file_skip_reason(f"{relative}{entry.name}")
+                if reason is not None:
+                    _note(skipped, f"{relative}{entry.name}", reason)
+                    continue
                 if entry.is_symlink():
                     _check_link(Path(entry.path), f"{relative}{entry.name}", real_root)
                 yield Candidate(entry.path, f"{relative}{entry.name}", direct)
         stack.extend(reversed(subdirectories))
+
+
+def _note(skipped: list[Skipped] | None, relative: str, reason: str) -> None:
+    if skipped is not None:
+        skipped.append(Skipped(relative, 0, "", reason))
 
 
 def _check_link(path: Path, relative: str, real_root: Path) -> None:
@@ -126,7 +185,56 @@ def _candidate(root: Path, real_root: Path, path: Path, explicit: bool) -> Candi
 
 def load(candidate: Candidate, raw: bytes | None = None) -> Document:
     data = candidate.read() if raw is None else raw
-    return parse(decode(data, candidate.relative), candidate.relative)
+    document = parse(decode(data, candidate.relative), candidate.relative)
+    return dataclasses.replace(document, source=candidate.path)
+
+
+# A line that starts with a template action (at column 0: indented, it may be a block
+# scalar's text): a Go (Helm) or Jinja template, whatever
+# else the file looks like.
+_TEMPLATE_LINE = re.compile(r"^(?:\{\{|\{%)", re.MULTILINE)
+
+
+def read_document(candidate: Candidate, raw: bytes) -> Document | Skipped:
+    """The parsed file, or why it is not YAML to edit: a Go template outside a chart's
+    ``templates/`` (a chart's ``files/``, ``conf/``, ``crds/``) is passed over, while
+    other malformed YAML stays an error."""
+    templated = b"{{" in raw or b"{%" in raw
+    if templated:
+        text = raw.decode("utf-8", errors="replace")
+        match = _TEMPLATE_LINE.search(text)
+        if match is not None:
+            line = text.count("\n", 0, match.start()) + 1
+            return Skipped(candidate.relative, line, "", GO_TEMPLATE)
+    try:
+        document = load(candidate, raw)
+    except EditError as error:
+        if not templated:
+            raise
+        where = str(error).partition(": ")[0].rpartition(":")[2]
+        return Skipped(candidate.relative, int(where) if where.isdigit() else 0, "", GO_TEMPLATE)
+    line = _template_action_line(document) if templated else 0
+    return Skipped(candidate.relative, line, "", GO_TEMPLATE) if line else document
+
+
+def _template_action_line(document: Document) -> int:
+    """An unquoted ``{{ .Values.x }}`` parses as a mapping used as a key, which no
+    config file has: the line of the first one, or 0."""
+    stack = list(document.roots)
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if is_mapping(node):
+            for key, value in node.value:
+                if is_mapping(key):
+                    return int(key.start_mark.line) + 1
+                stack.append(value)
+        elif is_sequence(node):
+            stack.extend(node.value)
+    return 0
 
 
 def find_all(document: Document, file_name: str, *, commented: bool = True) -> list[Site | Skip]:
@@ -219,10 +327,13 @@ def scan_repo(
 ) -> ScanResult:
     """Every reference under ``root``; with ``workers`` > 1 on a large repo, the files
     are split into contiguous runs, one per process (so the order stays the same)."""
-    found = list(candidates(root, paths))
+    passed_over: list[Skipped] = []
+    found = list(candidates(root, paths, passed_over if skipped else None))
     chunks = _chunks(found, workers if len(found) >= PARALLEL_MIN_FILES else 1)
     if len(chunks) == 1 or not _can_fork():
-        return scan_candidates(found, skipped)
+        result = scan_candidates(found, skipped)
+        result.skipped[:0] = passed_over
+        return result
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -234,6 +345,7 @@ def scan_repo(
             part = future.result()
             result.references.extend(part.references)
             result.skipped.extend(part.skipped)
+    result.skipped[:0] = passed_over
     return result
 
 
@@ -255,7 +367,12 @@ def scan_candidates(found: Sequence[Candidate], skipped: bool = True) -> ScanRes
             raw = candidate.read()
             if not any(needle in raw for needle in SCAN_NEEDLES):
                 continue
-            for item in find_all(load(candidate, raw), candidate.name, commented=skipped):
+            document = read_document(candidate, raw)
+            if isinstance(document, Skipped):
+                if skipped:
+                    result.skipped.append(document)
+                continue
+            for item in find_all(document, candidate.name, commented=skipped):
                 if isinstance(item, Site):
                     result.references.append(item.reference())
                 else:

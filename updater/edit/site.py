@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 
+from updater.edit.document import text_of
 from updater.edit.model import Reference, Skipped
 from updater.errors import EditError
 from updater.reference import (
@@ -51,6 +52,11 @@ class Site:
     mapping: MappingNode | None = None  # block mapping that missing keys may be added to
     insert_keys: dict[str, str] = field(default_factory=dict)  # role -> key name to add
     policy: str | None = None  # setter marker policy ("ns:name")
+    # What the chart puts before the repository field and this file cannot change
+    # (``global.imageRegistry``, cert-manager's ``imageRegistry/imageNamespace``).
+    name_prefix: str = ""
+    # How a ``sha`` field spells a digest: "hex", "full" (sha256:hex) or "" (unknown).
+    digest_form: str = ""
 
     @property
     def image(self) -> str:
@@ -170,7 +176,9 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
     if new.name != _current(site, change).name:
         if "name" in fields or "name" in site.insert_keys:
             wanted["name"] = new.name
-        if "repository" in fields:
+        if site.name_prefix and ("repository" in fields or "repository" in site.insert_keys):
+            wanted["repository"] = _below_prefix(site, new.name)
+        elif "repository" in fields or "repository" in site.insert_keys:
             if (
                 "registry" in fields
                 and "/" in new.name
@@ -184,7 +192,7 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
     digest_home = (
         "digest"
         if "digest" in fields or "digest" in site.insert_keys
-        else ("sha" if "sha" in fields else None)
+        else ("sha" if "sha" in fields or "sha" in site.insert_keys else None)
     )
     # A split site (no whole-reference field) must say the new tag somewhere: in its tag
     # field, in one it can add, or else it is an error below rather than a silent skip.
@@ -195,7 +203,7 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
     if digest_home == "digest" and (new.digest or "digest" in fields):
         wanted["digest"] = new.digest or ""
     elif digest_home == "sha":
-        wanted["sha"] = (new.digest or "").partition(":")[2] if new.digest else ""
+        wanted["sha"] = _sha_value(site, new.digest) if new.digest else ""
 
     assignments: list[Assignment] = []
     insertions: list[Insertion] = []
@@ -203,7 +211,7 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
         current = fields.get(role)
         if current is not None:
             text = current.prefix + value
-            if current.node.value != text:
+            if text_of(current.node) != text:
                 assignments.append(Assignment(role, current, text))
         elif value and site.mapping is not None and role in site.insert_keys:
             anchor = (fields.get("_anchor") or next(iter(fields.values()))).node
@@ -222,6 +230,33 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
         insertions=tuple(insertions),
         old_ref=str(_current(site, change)),
         new_ref=format_reference(new.name, new.tag, new.digest),
+    )
+
+
+def _below_prefix(site: Site, name: str) -> str:
+    """The repository field's new value when the chart prefixes it with a registry (and
+    namespace) set elsewhere: a new name under another prefix cannot be written here."""
+    prefix = site.name_prefix + "/"
+    for spelling in (name, f"docker.io/{name}" if split_domain(name)[0] == "docker.io" else ""):
+        if spelling.startswith(prefix) and len(spelling) > len(prefix):
+            return spelling[len(prefix) :]
+    raise EditError(
+        f"{site.file}:{site.line}: {site.image}: the chart puts {prefix} (set outside this "
+        f"block) before {site.path}; {name} cannot be written here, edit it by hand"
+    )
+
+
+def _sha_value(site: Site, digest: str) -> str:
+    """A ``sha`` key keeps its form; an empty one takes the chart's, else it is refused
+    rather than guessed (``@{{ .sha }}`` and ``@sha256:{{ .sha }}`` both exist)."""
+    if site.digest_form == "hex":
+        return digest.partition(":")[2]
+    if site.digest_form == "full":
+        return digest
+    raise EditError(
+        f"{site.file}:{site.line}: {site.path}.sha is empty and no chart template beside "
+        "it shows whether it holds 'sha256:HEX' or HEX; set it by hand once (either form "
+        "is kept from then on)"
     )
 
 

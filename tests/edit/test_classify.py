@@ -1,0 +1,115 @@
+"""Which files are config files: what scan passes over, and that it says why."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.edit.helpers import make_repo, plan_for
+from tests.edit.test_cli import updater
+from updater.edit.scan import scan_repo
+
+CHART = "apiVersion: v2\nname: app\nversion: 1.0.0\n"
+VALUES = "image:\n  repository: ghcr.io/acme/api\n  tag: 1.4.2\n"
+TEMPLATED_CRD = """\
+{{- if .Values.crds.create }}
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  annotations:
+    {{- toYaml .Values.crds.annotations | nindent 4 }}
+spec:
+  image: ghcr.io/acme/api:1.4.2
+{{- end }}
+"""
+TEMPLATED_CONFIG = "server:\n  image: ghcr.io/acme/api:1.4.2\n  port: {{ .Values.port }}\n"
+
+
+def test_go_templated_yaml_outside_templates_is_passed_over(tmp_path: Path) -> None:
+    make_repo(
+        tmp_path,
+        {
+            "chart/Chart.yaml": CHART,
+            "chart/values.yaml": VALUES,
+            "chart/templates/deployment.yaml": "image: {{ .Values.image.repository }}\n",
+            "chart/conf/crds/crd.yaml": TEMPLATED_CRD,
+            "chart/files/config.yaml": TEMPLATED_CONFIG,
+            "loose/templates/x.yaml": TEMPLATED_CRD,
+        },
+    )
+    result = scan_repo(tmp_path)
+    assert [(r.file, r.image) for r in result.references] == [
+        ("chart/values.yaml", "ghcr.io/acme/api:1.4.2")
+    ]
+    reasons = {(s.file, s.line): s.reason for s in result.skipped}
+    assert reasons == {
+        ("chart/templates/", 0): "Helm chart templates (Go templates, not YAML to edit)",
+        ("chart/conf/crds/crd.yaml", 1): "Go template, not YAML to edit",
+        ("chart/files/config.yaml", 3): "Go template, not YAML to edit",
+        ("loose/templates/x.yaml", 1): "Go template, not YAML to edit",
+    }
+    edit = plan_for(tmp_path, "ghcr.io/acme/api:1.5.0")
+    assert [e.path for e in edit.edits] == ["chart/values.yaml"]
+    assert "chart/conf/crds/crd.yaml:1: Go template, not YAML to edit" in edit.skipped
+
+
+def test_malformed_yaml_without_template_actions_is_still_an_error(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"values.yaml": VALUES, "bad.yaml": "image: [1\n"})
+    result = updater("scan", "--repo", str(tmp_path))
+    assert result.returncode == 3, result.stderr
+    assert "bad.yaml:2: malformed YAML" in result.stderr
+
+
+def test_ci_files_are_not_config_files_and_are_listed(tmp_path: Path) -> None:
+    job = "build:\n  image: docker:27\n  services: [docker:27-dind]\n"
+    make_repo(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": job,
+            "examples/gitlab/build.gitlab-ci.yml": job,
+            "ci/deploy.gitlab-ci.yaml": job,
+            ".gitlab/ci/release.yml": job,
+            ".github/workflows/ci.yml": "jobs:\n  a:\n    container: {image: alpine:3.20}\n",
+            "node_modules/x/values.yaml": VALUES,
+            ".git/config.yaml": VALUES,
+            ".pre-commit-config.yaml": "repos: []\n",
+            ".image-updater.yaml": "images: []\n",
+            "app/values.yaml": VALUES,
+        },
+    )
+    result = scan_repo(tmp_path)
+    assert [r.file for r in result.references] == ["app/values.yaml"]
+    ci = "CI file, not deployed configuration"
+    assert {s.file: s.reason for s in result.skipped} == {
+        ".github/": "GitHub settings and CI workflows, not deployed configuration",
+        ".gitlab-ci.yml": ci,
+        ".gitlab/ci/release.yml": ci,
+        ".image-updater.yaml": "the updater's own configuration",
+        ".pre-commit-config.yaml": "pre-commit configuration, not deployed configuration",
+        "ci/deploy.gitlab-ci.yaml": ci,
+        "examples/gitlab/build.gitlab-ci.yml": ci,
+        "node_modules/": "npm packages, not deployed configuration",
+    }
+    assert all(s.line == 0 and s.value == "" for s in result.skipped)
+    # Named explicitly, a file is read whatever its name.
+    named = scan_repo(tmp_path, ["examples/gitlab/build.gitlab-ci.yml"])
+    assert [r.image for r in named.references] == ["docker:27"]
+
+
+def test_skipped_entries_in_scan_output(tmp_path: Path) -> None:
+    make_repo(
+        tmp_path,
+        {"deploy.gitlab-ci.yml": "a:\n  image: docker:27\n", "values.yaml": VALUES},
+    )
+    table = updater("scan", "--repo", str(tmp_path), "--skipped")
+    assert table.returncode == 0, table.stderr
+    assert "deploy.gitlab-ci.yml  skipped  CI file, not deployed configuration" in table.stdout
+    plain = updater("scan", "--repo", str(tmp_path))
+    assert "deploy.gitlab-ci.yml" not in plain.stdout
+    data = json.loads(updater("scan", "--repo", str(tmp_path), "--json", "--skipped").stdout)
+    assert {
+        "file": "deploy.gitlab-ci.yml",
+        "line": 0,
+        "skipped": "CI file, not deployed configuration",
+        "value": "",
+    } in data

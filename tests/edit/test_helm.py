@@ -1,0 +1,225 @@
+"""Helm values shapes and placeholders, each as a before/after pair: null tags, ``sha``
+keys, merge keys, cert-manager's name blocks, global registries, image-named keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.edit.helpers import edited, make_repo, plan_for
+from updater.edit.scan import scan_repo
+from updater.errors import EditError
+
+DIGEST = "sha256:" + "b" * 64
+HEX = "b" * 64
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            "image:\n  repository: acme/app\n  tag:\n  pullPolicy: IfNotPresent\n",
+            "image:\n  repository: acme/app\n  tag: v2\n  pullPolicy: IfNotPresent\n",
+        ),
+        (
+            "image:\n  repository: acme/app\n  tag:   # CI fills this in\n",
+            "image:\n  repository: acme/app\n  tag: v2   # CI fills this in\n",
+        ),
+        ("image:\n  repository: acme/app\n  tag:", "image:\n  repository: acme/app\n  tag: v2"),
+        (
+            "image:\n  repository: acme/app\n  tag: ~\n",
+            "image:\n  repository: acme/app\n  tag: v2\n",
+        ),
+        (
+            "image:\n  repository: acme/app\n  tag: null\n",
+            "image:\n  repository: acme/app\n  tag: v2\n",
+        ),
+        ("image: {repository: acme/app, tag: }\n", "image: {repository: acme/app, tag: v2}\n"),
+        ("image: {repository: acme/app, tag: ~}\n", "image: {repository: acme/app, tag: v2}\n"),
+        (
+            "image: {repository: acme/app, tag: , pullPolicy: Always}\n",
+            "image: {repository: acme/app, tag: v2, pullPolicy: Always}\n",
+        ),
+    ],
+)
+def test_null_tag_is_set_in_place(tmp_path: Path, before: str, after: str) -> None:
+    assert edited(tmp_path, before, "acme/app:v2", name="values.yaml") == after
+
+
+def test_null_tag_is_quoted_when_the_tag_would_not_read_as_a_string(tmp_path: Path) -> None:
+    before = "image:\n  repository: acme/app\n  tag:\n"
+    after = edited(tmp_path, before, "acme/app:1.20", name="values.yaml")
+    assert after == 'image:\n  repository: acme/app\n  tag: "1.20"\n'
+
+
+def test_null_tag_scans_as_no_tag_and_null_digest_stays_null(tmp_path: Path) -> None:
+    before = "image:\n  repository: acme/app\n  tag: ~\n  digest: ~\n"
+    make_repo(tmp_path, {"values.yaml": before})
+    [found] = scan_repo(tmp_path).references
+    assert (found.image, found.tag, found.digest) == ("acme/app", None, None)
+    after = edited(tmp_path, before, "acme/app:v2", name="values.yaml")
+    assert after == before.replace("tag: ~", "tag: v2")
+
+
+@pytest.mark.parametrize(
+    ("sha", "written"),
+    [('"' + "a" * 64 + '"', f'"{HEX}"'), ('"sha256:' + "a" * 64 + '"', f'"{DIGEST}"')],
+)
+def test_sha_keeps_its_form(tmp_path: Path, sha: str, written: str) -> None:
+    before = f"image:\n  repository: quay.io/acme/app\n  tag: v1\n  sha: {sha}\n"
+    after = edited(tmp_path, before, f"quay.io/acme/app:v2@{DIGEST}", name="values.yaml")
+    assert after == before.replace("v1", "v2").replace(sha, written)
+
+
+KSM_HELPER = """\
+{{- define "app.image" -}}
+{{- if .Values.image.sha }}
+{{- printf "%s:%s@%s" .Values.image.repository .Values.image.tag .Values.image.sha }}
+{{- end }}
+{{- end }}
+"""
+HEX_HELPER = """\
+containers:
+  - image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}@sha256:{{ .Values.image.sha }}"
+"""
+
+
+@pytest.mark.parametrize(("template", "written"), [(KSM_HELPER, DIGEST), (HEX_HELPER, HEX)])
+def test_empty_sha_takes_the_form_the_chart_prints(
+    tmp_path: Path, template: str, written: str
+) -> None:
+    before = 'image:\n  repository: quay.io/acme/app\n  tag: v1\n  sha: ""\n'
+    make_repo(
+        tmp_path,
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+            "chart/templates/_helpers.tpl": template,
+            "chart/ci/ci-values.yaml": before,
+        },
+    )
+    for values in ("chart/values.yaml", "chart/ci/ci-values.yaml"):
+        make_repo(tmp_path, {values: before})
+        result = plan_for(tmp_path, f"quay.io/acme/app:v2@{DIGEST}", paths=(values,))
+        [edit] = result.edits
+        assert edit.new_text == before.replace("v1", "v2").replace('""', f'"{written}"')
+
+
+def test_empty_sha_without_the_chart_is_refused_naming_the_key(tmp_path: Path) -> None:
+    before = 'image:\n  repository: quay.io/acme/app\n  tag: v1\n  sha: ""\n'
+    make_repo(tmp_path, {"values.yaml": before})
+    with pytest.raises(EditError, match=r"values.yaml:2: image\.sha is empty .*sha256:HEX"):
+        plan_for(tmp_path, f"quay.io/acme/app:v2@{DIGEST}")
+    # Without a digest to write the form does not matter.
+    assert edited(tmp_path, before, "quay.io/acme/app:v2", name="values.yaml") == before.replace(
+        "v1", "v2"
+    )
+
+
+def test_merge_key_override_of_an_inherited_tag_is_a_reference(tmp_path: Path) -> None:
+    before = (
+        "app: &app\n  repository: acme/app\n  tag: v1\n"
+        "sidecar: {<<: *app, tag: v1.0.0}\n"
+        "copy:\n  <<: *app\n"
+    )
+    make_repo(tmp_path, {"values.yaml": before})
+    found = sorted((r.yaml_path, r.image) for r in scan_repo(tmp_path).references)
+    assert found == [("app", "acme/app:v1"), ("sidecar", "acme/app:v1.0.0")]
+    after = edited(tmp_path, before, "acme/app:v2", name="values.yaml")
+    assert after == before.replace("tag: v1\n", "tag: v2\n").replace("v1.0.0", "v2")
+
+
+def test_merged_block_with_its_own_repository_gets_its_own_tag(tmp_path: Path) -> None:
+    """Writing the inherited tag would move the anchor's image too: the block gains a
+    tag key of its own instead."""
+    before = (
+        "app: &app\n  repository: acme/app\n  tag: v1\n"
+        "worker:\n  <<: *app\n  repository: acme/worker\n"
+        "flow: {<<: *app, repository: acme/flow}\n"
+    )
+    after = edited(tmp_path, before, "acme/worker:v3", "acme/flow:v4", name="values.yaml")
+    assert after == (
+        "app: &app\n  repository: acme/app\n  tag: v1\n"
+        "worker:\n  <<: *app\n  repository: acme/worker\n  tag: v3\n"
+        "flow: {<<: *app, repository: acme/flow, tag: v4}\n"
+    )
+
+
+CERT_MANAGER = """\
+imageRegistry: quay.io
+imageNamespace: jetstack
+image:
+  # registry: ""
+  name: cert-manager-controller
+  repository: ""
+  # tag: vX.Y.Z
+  pullPolicy: IfNotPresent
+webhook:
+  image:
+    name: cert-manager-webhook
+    tag: v1.16.0
+imagePullSecrets:
+  - name: regcred
+"""
+
+
+def test_cert_manager_name_blocks(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"values.yaml": CERT_MANAGER})
+    found = sorted((r.repository, r.tag, r.yaml_path) for r in scan_repo(tmp_path).references)
+    assert found == [
+        ("quay.io/jetstack/cert-manager-controller", None, "image"),
+        ("quay.io/jetstack/cert-manager-webhook", "v1.16.0", "webhook.image"),
+    ]
+    after = edited(
+        tmp_path,
+        CERT_MANAGER,
+        "quay.io/jetstack/cert-manager-controller:v1.17.0",
+        "quay.io/jetstack/cert-manager-webhook:v1.17.0",
+        name="values.yaml",
+    )
+    # The chart deploys its appVersion while `tag` is unset: the tag key is added.
+    assert after == CERT_MANAGER.replace(
+        "  pullPolicy: IfNotPresent\n", "  pullPolicy: IfNotPresent\n  tag: v1.17.0\n"
+    ).replace("v1.16.0", "v1.17.0")
+
+
+def test_cert_manager_rename_under_the_namespace_and_refusal_outside(tmp_path: Path) -> None:
+    after = edited(
+        tmp_path,
+        CERT_MANAGER,
+        "quay.io/jetstack/cert-manager-webhook=quay.io/jetstack/webhook2:v2",
+        name="values.yaml",
+    )
+    assert after == CERT_MANAGER.replace("cert-manager-webhook", "webhook2").replace(
+        "v1.16.0", "v2"
+    )
+    make_repo(tmp_path, {"values.yaml": CERT_MANAGER})
+    with pytest.raises(EditError, match=r"puts quay.io/jetstack/ .*cannot be written here"):
+        plan_for(tmp_path, "quay.io/jetstack/cert-manager-webhook=ghcr.io/acme/webhook:v2")
+
+
+GLOBAL = """\
+global:
+  imageRegistry: ghcr.io
+image:
+  registry: docker.io
+  repository: acme/api
+  tag: 1.4.2
+"""
+
+
+def test_global_image_registry_block_is_one_repository(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"values.yaml": GLOBAL})
+    [found] = scan_repo(tmp_path).references
+    assert found.repository == "ghcr.io/acme/api"
+    assert not plan_for(tmp_path, "docker.io/acme/api:1.5.0").edits
+    assert edited(tmp_path, GLOBAL, "ghcr.io/acme/api:1.5.0", name="values.yaml") == (
+        GLOBAL.replace("1.4.2", "1.5.0")
+    )
+
+
+def test_global_image_registry_empty_leaves_the_block_registry(tmp_path: Path) -> None:
+    before = GLOBAL.replace("ghcr.io", '""')
+    make_repo(tmp_path, {"values.yaml": before})
+    [found] = scan_repo(tmp_path).references
+    assert found.repository == "docker.io/acme/api"
