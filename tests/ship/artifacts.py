@@ -90,7 +90,20 @@ def cached(name: str, key: str, build: Callable[[Path], None]) -> Path:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
         scratch.rename(target)
+        prune(name, keep=target)
         return target
+
+
+def prune(name: str, *, keep: Path, newest: int = 4) -> None:
+    """Every source change makes new entries: keep the few most recent of a kind (other
+    worktrees on the machine share the cache)."""
+    entries = sorted(
+        (path for path in cache_root().glob(f"{name}-*") if path.is_dir() and path != keep),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for stale in entries[newest - 1 :]:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def source_files() -> list[str]:
