@@ -202,11 +202,20 @@ def prune_images(store: Containers, *, keep: str, newest: int = 4) -> None:
     """Each source change builds a new image: keep the few most recent."""
     images = json.loads(store.podman("images", "--format", "json", IMAGE_NAME) or "[]")
     images.sort(key=lambda image: int(image.get("Created", 0)), reverse=True)
-    stale = [
-        name
-        for image in images[newest:]
-        for name in image.get("Names") or []
-        if name.startswith(f"{IMAGE_NAME}:") and name != keep
-    ]
+    stale = sorted(
+        {
+            name
+            for image in images[newest:]
+            for name in image.get("Names") or []
+            if name.startswith(f"{IMAGE_NAME}:") and name != keep
+        }
+    )
     if stale:
-        store.podman("rmi", "--force", *stale)
+        # Best effort: another worktree's session may be removing the same ones.
+        subprocess.run(
+            ["podman", "rmi", "--force", "--ignore", *stale],
+            env=store.env,
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
