@@ -81,28 +81,35 @@ def test_template_shape() -> None:
     assert job["artifacts"]["reports"]["dotenv"] == "gitops-updater.env"
     assert job["artifacts"]["when"] == "always"
     assert job["script"] == ["python -m updater.ci gitlab"]
+    # The bot's image needs no install; a pip requirement is installed only when given.
     assert job["before_script"] == [
-        'python -m pip install --quiet --disable-pip-version-check "$UPDATER_PACKAGE"'
+        'if [ -n "$UPDATER_PACKAGE" ]; then python -m pip install --quiet'
+        ' --disable-pip-version-check "$UPDATER_PACKAGE"; fi'
     ]
+    assert job["variables"]["UPDATER_PACKAGE"] == ""
     poll = resolve_job(config, ".image-updater-poll")
     assert poll["variables"]["UPDATER_COMMAND"] == "poll"
     assert poll["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
 
 
 def test_template_pins_the_bot_at_its_own_version() -> None:
-    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    """The version is the git tag; the template pins the newest release in the changelog
+    (the release workflow refuses a tag the template does not pin)."""
+    version = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(), re.M)
     assert version
-    package = load_pipeline(TEMPLATE, {})[".image-updater"]["variables"]["UPDATER_PACKAGE"]
-    assert package == f"gitops-updater=={version.group(1)}"
+    image = load_pipeline(TEMPLATE, {})[".image-updater"]["variables"]["UPDATER_IMAGE"]
+    assert image == f"ghcr.io/gitops-updater/gitops-updater:{version.group(1)}"
 
 
-def test_template_image_expands_to_python(tmp_path: Path) -> None:
+def test_template_image_expands_to_the_bots_image(tmp_path: Path) -> None:
     config = load_pipeline(
         ROOT / "examples" / "gitlab" / "build-and-deploy.gitlab-ci.yml", INCLUDES
     )
     job = resolve_job(config, "update-config")
     variables = job_variables(config, job, predefined(tmp_path), {})
-    assert re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], job["image"]) == "python:3.12"
+    image = re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], job["image"]["name"])
+    assert image.startswith("ghcr.io/gitops-updater/gitops-updater:")
+    assert job["image"]["entrypoint"] == [""]
     assert variables["UPDATER_IMAGES"] == f"ghcr.io/acme/api:{SHA}"
 
 
