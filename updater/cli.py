@@ -6,6 +6,7 @@ Nothing heavy is imported at module level so that ``updater --help`` and
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -187,13 +188,20 @@ def timeout_option(func: F) -> F:
     )(func)
 
 
-def run_command(action: Callable[[], int | None], timeout: float | None = None) -> None:
+def run_command(
+    action: Callable[[], int | None], timeout: float | None = None, *, as_json: bool = False
+) -> None:
     """Run a command under the run's deadline; an UpdaterError becomes one line on stderr
-    and its exit code."""
+    and its exit code.
+
+    With ``--json`` the error is also printed on stdout as ``{"error": {"file", "line",
+    "message"}}``, so that programs (the CI wrappers) need not parse the line."""
     deadline.start(timeout)
     try:
         status = action()
     except UpdaterError as error:
+        if as_json:
+            click.echo(json.dumps({"error": error.as_json()}, indent=2))
         click.echo(f"updater: error: {error}", err=True)
         sys.exit(error.exit_code)
     sys.exit(status or 0)
@@ -216,7 +224,11 @@ def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool, timeou
     """List every image reference the config repo deploys."""
     from updater.commands import scan as command
 
-    run_command(lambda: command.run(repo, paths, as_json=as_json, show_skipped=skipped), timeout)
+    run_command(
+        lambda: command.run(repo, paths, as_json=as_json, show_skipped=skipped),
+        timeout,
+        as_json=as_json,
+    )
 
 
 @cli.command("set-image")
@@ -268,6 +280,7 @@ def set_image(
             )
         ),
         timeout,
+        as_json=as_json,
     )
 
 
@@ -318,6 +331,7 @@ def poll(
             )
         ),
         timeout,
+        as_json=as_json,
     )
 
 

@@ -123,8 +123,7 @@ class _Checker:
         self.file = file
 
     def fail(self, line: int, key: str, message: str) -> ConfigError:
-        where = f"{self.file}:{line}" if line else self.file
-        return ConfigError(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        return ConfigError(f"{key}: {message}" if key else message, file=self.file, line=line)
 
     @staticmethod
     def key_line(mapping: Any, key: str) -> int:
@@ -462,11 +461,11 @@ def load_config(path: Path, shown: str | None = None) -> PollConfig:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{name}: no such config file") from None
+        raise ConfigError("no such config file", file=name) from None
     except OSError as error:
-        raise ConfigError(f"{name}: cannot read ({error.strerror})") from None
+        raise ConfigError(f"cannot read ({error.strerror})", file=name) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ConfigError(f"{name}: not UTF-8") from None
+        raise ConfigError("not UTF-8", file=name) from None
     return parse_config(text, name)

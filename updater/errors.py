@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class UpdaterError(Exception):
     """Bad input or a failed step; ``str(error)`` is the one line shown to the user.
+
+    Where the code knows the place in a file that caused it, it passes ``file`` (and
+    ``line``): the line shown is then ``file:line: message``, and ``--json`` reports the
+    three apart, so a CI wrapper can annotate that line without parsing text.
 
     Messages must never contain a secret: callers pass redacted text.
     """
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *, file: str | None = None, line: int | None = None):
+        self.message = message
+        self.file = file or None
+        self.line = line if self.file and line else None
+        super().__init__(located(message, self.file, self.line))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (the scan's worker pool): keep the location.
+        return (_rebuild, (type(self), self.message, self.file, self.line))
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"file", "line", "message"}``: the place (or nulls) and the bare message."""
+        return {"file": self.file, "line": self.line, "message": self.message}
+
+
+def located(message: str, file: str | None, line: int | None) -> str:
+    if not file:
+        return message
+    return f"{file}:{line}: {message}" if line else f"{file}: {message}"
+
+
+def _rebuild(
+    cls: type[UpdaterError], message: str, file: str | None, line: int | None
+) -> UpdaterError:
+    error = cls.__new__(cls)
+    UpdaterError.__init__(error, message, file=file, line=line)
+    return error
 
 
 class UsageError(UpdaterError):

@@ -195,7 +195,7 @@ def decode(data: bytes, shown: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise EditError(f"{shown}:{line}: not UTF-8 text (byte {error.start})") from None
+        raise EditError(f"not UTF-8 text (byte {error.start})", file=shown, line=line) from None
 
 
 def parse(text: str, shown: str) -> Document:
@@ -206,11 +206,11 @@ def parse(text: str, shown: str) -> Document:
         if not _is_yaml_error(error):
             raise
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        where = f"{shown}:{mark.line + 1}" if mark is not None else shown
+        line = mark.line + 1 if mark is not None else None
         problem = getattr(error, "problem", None) or getattr(error, "context", None)
         if not problem:
             problem = (str(error).strip().splitlines() or ["malformed"])[0]
-        raise EditError(f"{where}: malformed YAML: {problem}") from None
+        raise EditError(f"malformed YAML: {problem}", file=shown, line=line) from None
     document = Document(path=shown, text=text, roots=roots, offset=offset)
     for root in roots:
         _check_duplicate_keys(document, root)
@@ -257,7 +257,9 @@ def _report_duplicate(document: Document, node: MappingNode) -> None:
         if is_scalar(key) and key.value != "<<":
             if key.value in seen:
                 raise EditError(
-                    f"{document.path}:{key.start_mark.line + 1}: duplicate key {key.value!r}"
+                    f"duplicate key {key.value!r}",
+                    file=document.path,
+                    line=key.start_mark.line + 1,
                 )
             seen.add(key.value)
 

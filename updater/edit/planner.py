@@ -56,8 +56,9 @@ class _FilePlan:
         if previous is not None:
             if previous[2] != value:
                 raise EditError(
-                    f"{record.file}:{record.line}: conflicting new values "
-                    f"{previous[2]!r} and {value!r} for {record.yaml_path}"
+                    f"conflicting new values {previous[2]!r} and {value!r} for {record.yaml_path}",
+                    file=record.file,
+                    line=record.line,
                 )
             return
         start, end = self.document.start(node), self.document.end(node)
@@ -231,7 +232,9 @@ def _flow_insertion(document: Document, mapping: MappingNode, pair: str) -> tupl
     text = document.text
     close = document.end(mapping) - 1
     if text[close] != "}":
-        raise EditError(f"{document.path}:{line_of(mapping)}: cannot add a key to this mapping")
+        raise EditError(
+            "cannot add a key to this mapping", file=document.path, line=line_of(mapping)
+        )
     position = close
     while text[position - 1] in " \t\r\n":
         position -= 1
@@ -281,7 +284,9 @@ def _add_kustomize_entry(file_plan: _FilePlan, candidate: Candidate, change: Cha
         prefix = "" if not text or text.endswith("\n") else newline
         prefix += f"images:{newline}"
     else:
-        raise EditError(f"{candidate.relative}: cannot add an images: entry to this file's layout")
+        raise EditError(
+            "cannot add an images: entry to this file's layout", file=candidate.relative
+        )
     lines = []
     for index, (key, value) in enumerate(pairs):
         rendered = render_scalar(ScalarNode("", ""), value)
@@ -338,7 +343,11 @@ def _verify(
     try:
         after = parse_document(after_text, before.path)
     except EditError as error:
-        raise EditError(f"{error}; the edit would break the file, nothing written") from None
+        raise EditError(
+            f"{error.message}; the edit would break the file, nothing written",
+            file=error.file,
+            line=error.line,
+        ) from None
     spans = []
     shift = 0
     # Positions of inserted text in the new string, accounting for earlier splices.
@@ -359,24 +368,27 @@ def _verify(
             added.append(node.value)
         else:
             new_nodes.append(node)
-    message = f"{before.path}: the edit would change more than the image values; nothing written"
+    refused = EditError(
+        "the edit would change more than the image values; nothing written", file=before.path
+    )
     if len(old_nodes) != len(new_nodes):
-        raise EditError(message)
+        raise refused
     for position, (old, new) in enumerate(zip(old_nodes, new_nodes, strict=True)):
         want = expected.get(position)
         if want is not None:
             if new.value != want or scalar_tag(new) != STR_TAG:
                 raise EditError(
-                    f"{before.path}:{int(old.start_mark.line) + 1}: new value reads back as "
-                    f"{new.value!r}, not {want!r}; nothing written"
+                    f"new value reads back as {new.value!r}, not {want!r}; nothing written",
+                    file=before.path,
+                    line=int(old.start_mark.line) + 1,
                 )
         elif (scalar_tag(old), old.value) != (scalar_tag(new), new.value):
-            raise EditError(message)
+            raise refused
     wanted_added = [
         value for _, _, pairs, _ in file_plan.insertions for pair in pairs for value in pair
     ]
     if [value for value in added if value != "images"] != wanted_added:
-        raise EditError(message)
+        raise refused
 
 
 def write_plan(plan: Plan) -> None:
@@ -388,9 +400,9 @@ def write_plan(plan: Plan) -> None:
         path = plan.root / edit.path
         real = path.resolve()
         if not real.is_relative_to(root):
-            raise EditError(f"{edit.path}: resolves outside the repository; nothing written")
+            raise EditError("resolves outside the repository; nothing written", file=edit.path)
         if real.read_bytes().decode("utf-8", errors="replace") != edit.old_text:
-            raise EditError(f"{edit.path}: changed on disk while planning; nothing written")
+            raise EditError("changed on disk while planning; nothing written", file=edit.path)
         targets.append((real, edit))
     for real, edit in targets:
         _atomic_write(real, edit.new_text)

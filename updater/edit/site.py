@@ -154,13 +154,18 @@ def _target(site: Site, change: Change, resolve_digest: ResolveDigest | None) ->
 
 
 def _resolve(site: Site, repository: str, tag: str | None, resolve: ResolveDigest | None) -> str:
-    where = f"{site.file}:{site.line}"
     if tag is None:
-        raise EditError(f"{where}: {site.image} pins a digest; give the new digest (NAME@DIGEST)")
+        raise EditError(
+            f"{site.image} pins a digest; give the new digest (NAME@DIGEST)",
+            file=site.file,
+            line=site.line,
+        )
     if resolve is None:
         raise EditError(
-            f"{where}: {site.image} pins a digest and no registry lookup is available; "
-            "give IMAGE:TAG@DIGEST"
+            f"{site.image} pins a digest and no registry lookup is available; "
+            "give IMAGE:TAG@DIGEST",
+            file=site.file,
+            line=site.line,
         )
     return resolve(repository, tag)
 
@@ -220,8 +225,10 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
             # A marker marks one part on purpose; anywhere else a part we cannot write
             # would leave the reference half-updated, so say so instead.
             raise EditError(
-                f"{site.file}:{site.line}: {site.image} has no {role} to set "
-                f"and none can be added here ({site.path}); edit it by hand"
+                f"{site.image} has no {role} to set "
+                f"and none can be added here ({site.path}); edit it by hand",
+                file=site.file,
+                line=site.line,
             )
     if not assignments and not insertions:
         return None
