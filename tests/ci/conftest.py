@@ -130,9 +130,3 @@ def python_bin(tmp_path: Path) -> Path:
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
     shim.chmod(0o755)
     return directory
-
-
-def not_available(stderr: str) -> bool:
-    """True while a mode or an option the test needs is still being written."""
-    markers = ("not available yet", "No such option", "No such command")
-    return any(marker in stderr for marker in markers)

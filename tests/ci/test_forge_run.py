@@ -16,6 +16,8 @@ from tests.ci.actions import run_action
 from tests.ci.conftest import CONFIG_FILES, ROOT, Remote, make_remote
 from tests.ci.gitlab_jobs import job_variables, load_pipeline, parse_dotenv, resolve_job, run_script
 from tests.ci.test_gitlab_run import INCLUDES, predefined
+from tests.delivery import fakeforge as fakes
+from tests.delivery import gitserver
 
 pytestmark = [pytest.mark.forge, pytest.mark.git_http]
 
@@ -24,8 +26,6 @@ TOKEN = "ghp_TestOnlyCiToken0123456789SECRET"
 
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[tuple[Any, Any, Remote]]:
-    fakes = pytest.importorskip("tests.delivery.fakeforge")
-    gitserver = pytest.importorskip("tests.delivery.gitserver")
     remote = make_remote(tmp_path / "remotes" / "acme", CONFIG_FILES)
     git_http = gitserver.GitHttpServer(tmp_path / "remotes", TOKEN)
     if git_http.backend is None:

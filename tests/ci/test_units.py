@@ -11,7 +11,9 @@ import pytest
 from tests.ci.actions import parse_commands, parse_file_commands
 from updater.ci.github import GitHub, command, output_entry
 from updater.ci.gitlab import GitLab, dotenv
-from updater.ci.outcome import ErrorLine, Outcome, parse_errors, read_outcome
+from updater.ci.invoke import ErrorLine, read_result
+from updater.ci.job import child_env, read_job
+from updater.ci.repo import take_credentials
 from updater.ci.settings import Settings
 from updater.ci.summary import markdown
 from updater.errors import UsageError
@@ -24,7 +26,8 @@ GITHUB_ENV = {
 
 
 def github(**settings: str) -> Settings:
-    return GitHub({**GITHUB_ENV, **settings}, io.StringIO()).read()
+    env = {**GITHUB_ENV, **settings}
+    return read_job(GitHub(env, io.StringIO()), env)[0]
 
 
 def test_argv_for_a_pull_request() -> None:
@@ -107,7 +110,8 @@ def test_bad_settings_name_the_input(env: dict[str, str], message: str) -> None:
 
 def gitlab(**env: str) -> Settings:
     base = {"CI_SERVER_URL": "https://gitlab.example", "CI_PROJECT_PATH": "acme/api"}
-    return GitLab({**base, **env}, io.StringIO()).read()
+    merged = {**base, **env}
+    return read_job(GitLab(merged, io.StringIO()), merged)[0]
 
 
 def test_gitlab_merge_request_alias_and_project_paths() -> None:
@@ -133,28 +137,37 @@ def test_gitlab_falls_back_to_the_job_token_for_push_only() -> None:
 
 
 @pytest.mark.parametrize(
-    ("stderr", "expected"),
+    ("stdout", "stderr", "expected"),
     [
         (
+            '{"error": {"file": "apps/a.yaml", "line": 12, "message": "duplicate key"}}',
             "updater: error: apps/a.yaml:12: duplicate key",
             ErrorLine("duplicate key", "apps/a.yaml", 12),
         ),
-        ("noise\nupdater: error: a.yaml:3:7: bad", ErrorLine("bad", "a.yaml", 3)),
-        ("updater: error: --repo x: not a directory", ErrorLine("--repo x: not a directory")),
-        ("updater: error: ghcr.io/a:1 is bad", ErrorLine("ghcr.io/a:1 is bad")),
-        ("Traceback ...\nKeyError: 'x'", None),
+        (
+            '{"error": {"file": "a.yaml", "line": null, "message": "symlink leaves"}}',
+            "",
+            ErrorLine("symlink leaves", "a.yaml"),
+        ),
+        (
+            '{"error": {"file": null, "line": null, "message": "--repo x: not a directory"}}',
+            "",
+            ErrorLine("--repo x: not a directory"),
+        ),
+        # No structured error (click refused an option): the line, never parsed for a place.
+        ("", "Usage: ...\nError: No such option: --bogus", ErrorLine("No such option: --bogus")),
+        ("", "updater: error: a.yaml:3: bad", ErrorLine("a.yaml:3: bad")),
+        ("", "Traceback ...\nKeyError: 'x'", ErrorLine("updater exited with status 3")),
     ],
 )
-def test_parse_error(stderr: str, expected: ErrorLine | None) -> None:
-    found = parse_errors(stderr)
-    assert found == ((expected,) if expected else ())
+def test_errors_come_from_the_json_report(stdout: str, stderr: str, expected: ErrorLine) -> None:
+    assert read_result(3, stdout, stderr).errors == (expected,)
 
 
-def test_outcome_without_a_report_is_a_failure() -> None:
-    outcome = read_outcome(0, "not json", "")
-    assert outcome.status == 1 and outcome.error is not None
-    crashed = read_outcome(1, "", "Traceback ...")
-    assert crashed.errors == (ErrorLine("updater exited with status 1"),)
+def test_result_without_a_report_is_a_failure() -> None:
+    result = read_result(0, "not json", "")
+    assert result.status == 1
+    assert result.errors == (ErrorLine("the command line did not print a JSON report"),)
 
 
 def test_poll_report_partial_failure() -> None:
@@ -177,18 +190,23 @@ def test_poll_report_partial_failure() -> None:
         "delivery": {"commit_sha": "abc", "branch": "main"},
         "failed": 1,
     }
-    stderr = "updater: error: ghcr.io/acme/worker: 401\nupdater: error: x.yaml:3: bad\n"
-    outcome = read_outcome(7, json.dumps(report), stderr)
-    assert outcome.changed
-    assert [e.text for e in outcome.errors] == ["ghcr.io/acme/worker: 401", "x.yaml:3: bad"]
-    text = markdown(outcome, None)
-    assert "<code>ghcr.io/acme/worker</code> | <code>2.0.0</code> | error: 401 |" in text
-    assert "| <code>ghcr.io/acme/api</code> | <code>ghcr.io/acme/api:1.4.0</code> |" in text
-    assert "Commit: <code>abc</code> on <code>main</code>" in text
+    stderr = "updater: error: ghcr.io/acme/worker: 401\n"
+    result = read_result(5, json.dumps(report), stderr)
+    assert result.changed
+    assert [e.text for e in result.errors] == ["401"]
+    text = markdown(result, None)
+    assert (
+        "<td><code>ghcr.io/acme/worker</code></td><td><code>2.0.0</code></td><td>error: 401</td>"
+        in text
+    )
+    assert (
+        "<td><code>ghcr.io/acme/api</code></td><td><code>ghcr.io/acme/api:1.4.0</code></td>" in text
+    )
+    assert "<p>Commit: <code>abc</code> on <code>main</code></p>" in text
     out = io.StringIO()
-    GitHub({}, out).publish(outcome, None)
+    GitHub({}, out).publish(result, None)
     errors = [c for c in parse_commands(out.getvalue()) if c.name == "error"]
-    assert [e.properties.get("file") for e in errors] == [None, "x.yaml"]
+    assert [e.data for e in errors] == ["401"]
 
 
 def test_workflow_command_escaping_round_trips() -> None:
@@ -209,7 +227,7 @@ def test_output_entries_survive_any_value() -> None:
 def test_echoed_text_cannot_issue_commands() -> None:
     out = io.StringIO()
     platform = GitHub({}, out)
-    platform.mask("s3cret")
+    platform.secrets.add("s3cret")
     platform.echo("::error::forged\n::add-mask::x\nleaked s3cret\n")
     commands = parse_commands(out.getvalue())
     assert [c.name for c in commands] == ["add-mask"]
@@ -222,25 +240,6 @@ def test_dotenv_is_what_gitlab_accepts() -> None:
     assert text == "A=1\nMULTI=x y z\n"
     with pytest.raises(ValueError):
         dotenv({"BAD-KEY": "1"})
-
-
-def test_summary_escapes_hostile_values() -> None:
-    report = {
-        "changed": True,
-        "images": [
-            {
-                "repository": "ghcr.io/acme/api",
-                "old_refs": ["ghcr.io/acme/api:1.4.0"],
-                "new_ref": "ghcr.io/acme/api:1.5.0",
-                "files": ["a|b<script>.yaml"],
-            }
-        ],
-        "delivery": {"pull_request_url": "javascript:alert(1)"},
-    }
-    text = markdown(Outcome(0, report), None)
-    assert "<script>" not in text
-    assert "a&#124;b&lt;script&gt;.yaml" in text
-    assert "href" not in text  # only http(s) URLs become links
 
 
 def test_poll_without_a_mode_leaves_it_to_the_config(tmp_path: Path) -> None:
@@ -256,3 +255,76 @@ def test_poll_without_a_mode_leaves_it_to_the_config(tmp_path: Path) -> None:
         "poll", "--repo", "https://gitlab.example/acme/api.git", "--config", "c.yaml", "--json",
         "--forge", "gitlab", "--api-url", "https://gitlab.example", "--label", "x",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("url", "clean", "credentials"),
+    [
+        (
+            "https://oauth2:s3cret@git.example/a/b.git",
+            "https://git.example/a/b.git",
+            "oauth2:s3cret",
+        ),
+        ("https://tok3n@git.example/a.git", "https://git.example/a.git", "tok3n"),
+        (
+            "https://u:p%40ss%3A1@git.example:8443/a.git",
+            "https://git.example:8443/a.git",
+            "u:p@ss:1",
+        ),
+        ("https://git.example/a.git", "https://git.example/a.git", None),
+        ("ssh://git@git.example/a.git", "ssh://git@git.example/a.git", None),
+        ("git@git.example:a/b.git", "git@git.example:a/b.git", None),
+        ("file:///srv/a.git", "file:///srv/a.git", None),
+    ],
+)
+def test_credentials_are_taken_out_of_the_url(
+    url: str, clean: str, credentials: str | None
+) -> None:
+    found, taken = take_credentials(url, "UPDATER_REPO")
+    assert found == clean
+    assert (taken.value if taken else None) == credentials
+
+
+def test_a_password_in_an_ssh_url_is_refused_without_showing_it() -> None:
+    with pytest.raises(UsageError) as caught:
+        take_credentials("ssh://git:hunter22@git.example/a.git", "UPDATER_REPO")
+    assert "hunter22" not in str(caught.value)
+    assert str(caught.value).startswith("UPDATER_REPO: ssh://***@git.example/a.git: a password")
+
+
+def test_a_bad_repo_setting_is_quoted_without_its_secret() -> None:
+    with pytest.raises(UsageError) as caught:
+        github(UPDATER_IMAGES="a:1", UPDATER_REPO="oauth2:hunter22@nowhere/x y")
+    assert "hunter22" not in str(caught.value)
+    assert "'***@nowhere/x y' is not a directory" in str(caught.value)
+
+
+def test_the_job_s_forge_is_named_only_for_a_repo_on_it() -> None:
+    on_forge = github(UPDATER_IMAGES="a:1", UPDATER_REPO="https://github.example/acme/c.git")
+    assert "--forge" in on_forge.argv() and "--api-url" in on_forge.argv()
+    for elsewhere in ("https://git.example/acme/c.git", "https://github.example.evil/acme/c.git"):
+        args = github(UPDATER_IMAGES="a:1", UPDATER_REPO=elsewhere).argv()
+        assert "--forge" not in args and "--api-url" not in args, elsewhere
+    # GitLab's job token is GitLab's: never offered to another host.
+    other = gitlab(
+        UPDATER_IMAGES="a:1",
+        UPDATER_MODE="push",
+        CI_JOB_TOKEN="jt",
+        UPDATER_REPO="https://git.example/a/b.git",
+    )
+    assert other.token_variable == ""
+
+
+def test_child_gets_the_credentials_in_its_environment_only() -> None:
+    env = {
+        **GITHUB_ENV,
+        "UPDATER_IMAGES": "a:1",
+        "UPDATER_REPO": "https://oauth2:s3cr3t@git.example/a/b.git",
+    }
+    system = GitHub(env, io.StringIO())
+    settings, credentials = read_job(system, env)
+    assert "s3cr3t" not in " ".join(settings.argv())
+    child = child_env(env, settings, credentials)
+    assert child["UPDATER_REPO_CREDENTIALS"] == "oauth2:s3cr3t"
+    assert child["UPDATER_REPO"] == "https://git.example/a/b.git"
+    assert system.secrets.scrub("s3cr3t") == "***"

@@ -9,12 +9,10 @@ from typing import TextIO
 
 from updater.ci.github import GitHub
 from updater.ci.gitlab import GitLab
-from updater.ci.outcome import ErrorLine, Outcome, invoke
-from updater.ci.platform import Platform
-from updater.ci.settings import variable
-from updater.errors import UsageError
+from updater.ci.job import run_job
+from updater.ci.system import CiSystem
 
-PLATFORMS: dict[str, Callable[[Mapping[str, str], TextIO], Platform]] = {
+SYSTEMS: dict[str, Callable[[Mapping[str, str], TextIO], CiSystem]] = {
     "github": GitHub,
     "gitlab": GitLab,
 }
@@ -26,23 +24,20 @@ def main(
     out: TextIO | None = None,
 ) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1 or args[0] not in PLATFORMS:
-        sys.stderr.write(f"usage: python -m updater.ci {{{'|'.join(PLATFORMS)}}}\n")
+    if len(args) != 1 or args[0] not in SYSTEMS:
+        sys.stderr.write(f"usage: python -m updater.ci {{{'|'.join(SYSTEMS)}}}\n")
         return 2
     environ = dict(os.environ if env is None else env)
-    platform = PLATFORMS[args[0]](environ, out or sys.stdout)
-    # Before anything else is printed: nothing said later may show the token.
-    for name in (variable("token"), "CI_JOB_TOKEN"):
-        if environ.get(name, "").strip():
-            platform.mask(environ[name].strip())
+    system = SYSTEMS[args[0]](environ, out or sys.stdout)
     try:
-        settings = platform.read()
-    except UsageError as error:
-        platform.publish(Outcome(status=error.exit_code, errors=(ErrorLine(str(error)),)), None)
-        return error.exit_code
-    outcome = invoke(settings.argv(), platform.child_env(settings))
-    platform.publish(outcome, settings)
-    return outcome.status
+        return run_job(system, environ)
+    except Exception as error:  # the last line of defence against a traceback
+        # A failure of the wrapper itself (an unwritable output file, a vanished
+        # interpreter): one scrubbed line, never a traceback that could quote a secret.
+        sys.stderr.write(
+            system.secrets.scrub(f"updater.ci: error: {type(error).__name__}: {error}") + "\n"
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
 from updater.ci import summary
-from updater.ci.outcome import Outcome
-from updater.ci.settings import Settings, read_settings
-from updater.errors import UsageError
-
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[\w.-]+@[\w.-]+:")
-_SHORTHAND = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+from updater.ci.invoke import CliResult
+from updater.ci.repo import Forge
+from updater.ci.secrets import Secrets
+from updater.ci.settings import Settings
 
 
 def escape_data(value: str) -> str:
@@ -47,55 +44,37 @@ def output_entry(name: str, value: str) -> str:
 
 
 class GitHub:
+    forge_kind = "github"
+
     def __init__(self, env: Mapping[str, str], out: TextIO) -> None:
         self.env = env
         self.out = out
-        self.secrets: list[str] = []
+        self.secrets = Secrets("***", announce=self.mask)
 
     def label(self, name: str) -> str:
         return f"input '{name}'"
 
-    def resolve_repo(self, value: str) -> str:
-        server = self.env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-        if not value:
-            current = self.env.get("GITHUB_REPOSITORY", "")
-            if not current:
-                raise UsageError(f"{self.label('repo')}: empty, and GITHUB_REPOSITORY is not set")
-            return f"{server}/{current}.git"
-        if _URL.match(value):
-            return value
-        if _SHORTHAND.match(value):
-            return f"{server}/{value.removesuffix('.git')}.git"
-        raise UsageError(
-            f"{self.label('repo')}: {value!r} is not a directory, a clone URL or owner/name"
+    def forge(self) -> Forge:
+        return Forge(
+            server_url=self.env.get("GITHUB_SERVER_URL") or "https://github.com",
+            project=self.env.get("GITHUB_REPOSITORY", ""),
+            project_variable="GITHUB_REPOSITORY",
+            nested=False,
         )
 
-    def read(self) -> Settings:
-        return read_settings(
-            self.env,
-            label=self.label,
-            resolve_repo=self.resolve_repo,
-            forge="github",
-            api_url=self.env.get("GITHUB_API_URL", ""),
-        )
+    def api_url(self) -> str:
+        return self.env.get("GITHUB_API_URL", "")
 
-    def child_env(self, settings: Settings) -> dict[str, str]:
-        return dict(self.env)
+    def adjust(self, settings: Settings) -> Settings:
+        return settings
 
     def mask(self, secret: str) -> None:
-        for line in secret.splitlines():
-            if line.strip():
-                self.secrets.append(line)
-                self.print(command("add-mask", line))
+        """``::add-mask::``: the runner hides the secret in every later log line."""
+        self.print(command("add-mask", secret))
 
     def print(self, line: str) -> None:
         self.out.write(line + "\n")
         self.out.flush()
-
-    def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
 
     def echo(self, text: str) -> None:
         """Print text verbatim with workflow commands switched off."""
@@ -103,7 +82,7 @@ class GitHub:
             return
         token = uuid.uuid4().hex
         self.print(f"::stop-commands::{token}")
-        self.out.write(self.scrub(text).rstrip("\n") + "\n")
+        self.out.write(summary.printable(self.secrets.scrub(text)).rstrip("\n") + "\n")
         self.print(f"::{token}::")
 
     def annotation_path(self, file: str, settings: Settings | None) -> str:
@@ -118,29 +97,34 @@ class GitHub:
         except ValueError:
             return file
 
-    def publish(self, outcome: Outcome, settings: Settings | None) -> None:
-        parts = (outcome.stderr, summary.plain(outcome, settings))
+    def publish(self, result: CliResult, settings: Settings | None) -> None:
+        scrub = self.secrets.scrub
+        parts = (result.stderr, summary.plain(result, settings))
         self.echo("\n".join(part.rstrip("\n") for part in parts if part.strip()))
-        for error in outcome.errors:
+        for error in result.errors:
             properties = {"title": "gitops-updater"}
             if error.file:
-                properties["file"] = self.annotation_path(error.file, settings)
-                properties["line"] = str(error.line)
-            self.print(command("error", self.scrub(error.message), **properties))
-        url = outcome.delivered("pull_request_url")
+                properties["file"] = scrub(self.annotation_path(error.file, settings))
+                if error.line:
+                    properties["line"] = str(error.line)
+            self.print(command("error", scrub(error.message), **properties))
+        url = scrub(result.delivered("pull_request_url"))
         if url:
-            action = outcome.delivered("pull_request_action") or "opened"
+            action = scrub(result.delivered("pull_request_action") or "opened")
             self.print(command("notice", f"Pull request {action}: {url}", title="gitops-updater"))
-        report = json.dumps(outcome.report, sort_keys=True, separators=(",", ":"))
+        report = json.dumps(result.report, sort_keys=True, separators=(",", ":"))
+        outputs = {
+            "changed": "true" if result.changed else "false",
+            "commit-sha": result.delivered("commit_sha"),
+            "pull-request-url": result.delivered("pull_request_url"),
+            "branch": result.delivered("branch"),
+            "report": report,
+        }
         self.append(
             "GITHUB_OUTPUT",
-            output_entry("changed", "true" if outcome.changed else "false")
-            + output_entry("commit-sha", outcome.delivered("commit_sha"))
-            + output_entry("pull-request-url", url)
-            + output_entry("branch", outcome.delivered("branch"))
-            + output_entry("report", self.scrub(report)),
+            "".join(output_entry(name, scrub(value)) for name, value in outputs.items()),
         )
-        self.append("GITHUB_STEP_SUMMARY", self.scrub(summary.markdown(outcome, settings)))
+        self.append("GITHUB_STEP_SUMMARY", scrub(summary.markdown(result, settings)))
 
     def append(self, variable: str, text: str) -> None:
         path = self.env.get(variable)

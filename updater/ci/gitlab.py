@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import TextIO
 
 from updater.ci import summary
-from updater.ci.outcome import Outcome
-from updater.ci.settings import Settings, read_settings, variable
+from updater.ci.invoke import CliResult
+from updater.ci.repo import Forge
+from updater.ci.secrets import Secrets
+from updater.ci.settings import Settings, variable
 from updater.errors import UsageError
 
 DOTENV_FILE = "gitops-updater.env"
 REPORT_FILE = "gitops-updater-report.json"
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[\w.-]+@[\w.-]+:")
-_SHORTHAND = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -43,40 +43,34 @@ def dotenv(values: Mapping[str, str]) -> str:
 
 
 class GitLab:
+    forge_kind = "gitlab"
+
     def __init__(self, env: Mapping[str, str], out: TextIO) -> None:
         self.env = env
         self.out = out
-        self.secrets: list[str] = []
+        # GitLab masks only variables marked "masked" in the settings, and offers no way
+        # to mask at run time: what it did not mask is at least never echoed here.
+        self.secrets = Secrets("[MASKED]")
 
     def label(self, name: str) -> str:
         return variable(name)
 
     @property
     def server(self) -> str:
-        return self.env.get("CI_SERVER_URL", "https://gitlab.com").rstrip("/")
+        return (self.env.get("CI_SERVER_URL") or "https://gitlab.com").rstrip("/")
 
-    def resolve_repo(self, value: str) -> str:
-        if not value:
-            current = self.env.get("CI_PROJECT_PATH", "")
-            if not current:
-                raise UsageError(f"{self.label('repo')}: empty, and CI_PROJECT_PATH is not set")
-            return f"{self.server}/{current}.git"
-        if _URL.match(value):
-            return value
-        if _SHORTHAND.match(value):
-            return f"{self.server}/{value.removesuffix('.git')}.git"
-        raise UsageError(
-            f"{self.label('repo')}: {value!r} is not a directory, a clone URL or a project path"
+    def forge(self) -> Forge:
+        return Forge(
+            server_url=self.server,
+            project=self.env.get("CI_PROJECT_PATH", ""),
+            project_variable="CI_PROJECT_PATH",
+            nested=True,
         )
 
-    def read(self) -> Settings:
-        settings = read_settings(
-            self.env,
-            label=self.label,
-            resolve_repo=self.resolve_repo,
-            forge="gitlab",
-            api_url=self.server,
-        )
+    def api_url(self) -> str:
+        return self.server
+
+    def adjust(self, settings: Settings) -> Settings:
         if settings.token_variable or settings.repo_is_local:
             return settings
         if settings.mode == "pull-request":
@@ -84,45 +78,36 @@ class GitLab:
                 f"{self.label('token')}: not set; CI_JOB_TOKEN cannot open merge requests, "
                 "use a project access token with the api and write_repository scopes"
             )
-        if not self.env.get("CI_JOB_TOKEN"):
+        if not self.env.get("CI_JOB_TOKEN") or not self.forge().hosts(settings.repo):
             return settings
         # Since GitLab 17.2 the job token may push to its own project when the project
         # allows it (Settings > CI/CD > Job token permissions); the command line sends it
-        # with the user name GitLab wants for it.
+        # with the user name GitLab wants for it. It is GitLab's, so only for GitLab.
         return replace(settings, token_variable="CI_JOB_TOKEN")
 
-    def child_env(self, settings: Settings) -> dict[str, str]:
-        return dict(self.env)
-
-    def mask(self, secret: str) -> None:
-        # GitLab masks only variables marked "masked" in the settings; what it did not
-        # mask is at least never echoed by this code.
-        self.secrets += [line for line in secret.splitlines() if line.strip()]
-
-    def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[MASKED]")
-        return text
-
-    def print(self, text: str) -> None:
-        self.out.write(self.scrub(text))
+    def print(self, text: str, *, color: str = "") -> None:
+        """Text for the job log: scrubbed, and with no control character of its own (an
+        ANSI escape from the repo could rewrite the line); ``color`` is this code's."""
+        clean = summary.printable(self.secrets.scrub(text))
+        self.out.write(f"\x1b[{color}m{clean}\x1b[0m\n" if color else clean)
         self.out.flush()
 
-    def publish(self, outcome: Outcome, settings: Settings | None) -> None:
-        if outcome.stderr.strip():
-            self.print(outcome.stderr.rstrip("\n") + "\n")
-        for error in outcome.errors:
-            self.print(f"\x1b[31;1mERROR: {error.text}\x1b[0m\n")
-        self.print(summary.plain(outcome, settings))
+    def publish(self, result: CliResult, settings: Settings | None) -> None:
+        scrub = self.secrets.scrub
+        if result.stderr.strip():
+            self.print(result.stderr.rstrip("\n") + "\n")
+        for error in result.errors:
+            self.print(f"ERROR: {error.text}", color="31;1")
+        self.print(summary.plain(result, settings))
         root = Path(self.env.get("CI_PROJECT_DIR") or ".")
-        report = json.dumps(outcome.report, indent=2, sort_keys=True) + "\n"
-        (root / REPORT_FILE).write_text(self.scrub(report), encoding="utf-8")
+        report = json.dumps(result.report, indent=2, sort_keys=True) + "\n"
+        (root / REPORT_FILE).write_text(scrub(report), encoding="utf-8")
         values = {
-            "UPDATER_RESULT_STATUS": str(outcome.status),
-            "UPDATER_RESULT_CHANGED": "true" if outcome.changed else "false",
-            "UPDATER_RESULT_COMMIT_SHA": outcome.delivered("commit_sha"),
-            "UPDATER_RESULT_BRANCH": outcome.delivered("branch"),
-            "UPDATER_RESULT_MERGE_REQUEST_URL": outcome.delivered("pull_request_url"),
+            "UPDATER_RESULT_STATUS": str(result.status),
+            "UPDATER_RESULT_CHANGED": "true" if result.changed else "false",
+            "UPDATER_RESULT_COMMIT_SHA": result.delivered("commit_sha"),
+            "UPDATER_RESULT_BRANCH": result.delivered("branch"),
+            "UPDATER_RESULT_MERGE_REQUEST_URL": result.delivered("pull_request_url"),
             "UPDATER_RESULT_REPORT": REPORT_FILE,
         }
-        (root / DOTENV_FILE).write_text(self.scrub(dotenv(values)), encoding="utf-8")
+        (root / DOTENV_FILE).write_text(scrub(dotenv(values)), encoding="utf-8")

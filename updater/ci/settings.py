@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from updater.ci.repo import Forge, resolve_repo
 from updater.errors import UsageError
 
 COMMANDS = ("set-image", "poll")
@@ -121,14 +122,16 @@ def read_settings(
     env: Mapping[str, str],
     *,
     label: Label,
-    resolve_repo: Callable[[str], str],
-    forge: str = "",
-    api_url: str = "",
+    forge: Forge,
+    forge_kind: str,
+    api_url: str,
 ) -> Settings:
     """Check every setting and fail on the first bad one with a message naming it.
 
-    ``resolve_repo`` turns the raw repo setting (``""``, ``owner/name`` or a URL) into
-    a clone URL the platform's forge serves; a local directory is kept as it is.
+    The repo setting (``""``, ``owner/name`` or a URL, its credentials already taken out)
+    becomes a clone URL on the job's forge; a local directory is kept as it is. The job's
+    forge (``--forge``, ``--api-url``) is named only for a repo on that forge, so a token
+    meant for it is never offered to another host on the job's say-so.
     """
 
     def get(name: str) -> str:
@@ -149,8 +152,9 @@ def read_settings(
         raise UsageError(f"{label('images')}: set-image needs at least one image reference")
 
     raw_repo = get("repo").strip()
-    repo = raw_repo if raw_repo and Path(raw_repo).is_dir() else resolve_repo(raw_repo)
-    if command == "poll" and not config and not Path(repo).is_dir():
+    local = bool(raw_repo) and Path(raw_repo).is_dir()
+    repo = raw_repo if local else resolve_repo(raw_repo, forge, label("repo"))
+    if command == "poll" and not config and not local:
         raise UsageError(
             f"{label('config')}: poll of a remote repo needs the path of its config file "
             "(e.g. the .image-updater.yaml of a checkout)"
@@ -159,6 +163,7 @@ def read_settings(
         extra_args = tuple(shlex.split(get("args")))
     except ValueError as error:
         raise UsageError(f"{label('args')}: {error}") from None
+    on_forge = local or forge.hosts(repo)
 
     return Settings(
         command=command,
@@ -175,6 +180,6 @@ def read_settings(
         allow_no_match=parse_bool(get("allow-no-match"), "allow-no-match", label),
         extra_args=extra_args,
         token_variable=variable("token") if get("token").strip() else "",
-        forge=forge,
-        api_url=api_url,
+        forge=forge_kind if on_forge else "",
+        api_url=api_url if on_forge else "",
     )

@@ -5,26 +5,55 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
-from updater.ci.outcome import Outcome
+from updater.ci.invoke import CliResult
 from updater.ci.settings import Settings
 
+# GitHub renders the step summary as Markdown, and Markdown would act on text from the
+# repo (a file named "[x](https://evil)" is a link, even inside <code>). So every block is
+# an HTML block (a line that starts with <p>, <table> or <h3>, ended only by a blank
+# line): Markdown leaves its content alone, and html.escape() is then all the escaping
+# it needs. Line breaks in values become spaces, so no value can end a block early.
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+# "@name" at the start of a word is a mention; a zero-width space after the @ keeps it
+# text (as Renovate does). "api@sha256:..." is no mention and is left alone.
+_MENTION = re.compile(r"(?<![\w@])@(?=[A-Za-z0-9])")
+# Terminal control characters (an ANSI escape could rewrite a job log line).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-def _cell(value: object) -> str:
-    # "|" would end a table cell even inside <code>; a newline would end the row.
-    return html.escape(str(value)).replace("|", "&#124;").replace("\n", " ")
+
+def _escape(value: object) -> str:
+    return html.escape(_LINE_BREAKS.sub(" ", str(value)), quote=True)
+
+
+def _text(value: object) -> str:
+    """Prose from the repo or the report: escaped, no mentions."""
+    return _MENTION.sub("@&#8203;", _escape(value))
 
 
 def _code(value: object) -> str:
-    # <code> rather than backticks: a value may itself contain a backtick.
-    return f"<code>{_cell(value)}</code>"
+    # GitHub never links mentions inside <code>; a value is shown exactly as it is.
+    return f"<code>{_escape(value)}</code>"
 
 
 def _link(url: str) -> str:
     if not url.startswith(("https://", "http://")):
         return _code(url)
-    return f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>'
+    return f'<a href="{_escape(url)}">{_escape(url)}</a>'
+
+
+def _table(headings: list[str], rows: list[list[str]]) -> list[str]:
+    head = "".join(f"<th>{heading}</th>" for heading in headings)
+    lines = ["<table>", f"<thead><tr>{head}</tr></thead>", "<tbody>"]
+    lines += ["<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows]
+    return [*lines, "</tbody>", "</table>", ""]
+
+
+def printable(text: str) -> str:
+    """Text for a job log: control characters (other than newline and tab) replaced."""
+    return _CONTROL.sub("\ufffd", text)
 
 
 def describe(item: object) -> str:
@@ -43,13 +72,13 @@ def describe(item: object) -> str:
     return json.dumps(item, sort_keys=True)
 
 
-def _updates(outcome: Outcome) -> list[dict[str, Any]]:
-    found = outcome.plan.get("images")
+def _updates(result: CliResult) -> list[dict[str, Any]]:
+    found = result.plan.get("images")
     return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
 
 
-def _listed(outcome: Outcome, key: str) -> list[str]:
-    found = outcome.plan.get(key)
+def _listed(result: CliResult, key: str) -> list[str]:
+    found = result.plan.get(key)
     return [describe(item) for item in found] if isinstance(found, list) else []
 
 
@@ -80,62 +109,72 @@ def _title(settings: Settings | None) -> str:
     return f"gitops-updater {settings.command} ({settings.mode or 'mode from the config'})"
 
 
-def markdown(outcome: Outcome, settings: Settings | None) -> str:
-    lines = [f"### {_cell(_title(settings))}", ""]
+def markdown(result: CliResult, settings: Settings | None) -> str:
+    """The step summary: HTML blocks only (see above), each followed by a blank line."""
+    lines = [f"<h3>{_text(_title(settings))}</h3>", ""]
     if settings is not None and settings.repo:
-        lines += [f"Config repo: {_code(settings.repo)}", ""]
-    for error in outcome.errors:
-        lines += [f"**Failed:** {_cell(error.text)}", ""]
-    if outcome.lookups:
-        lines += ["| Image | Current | Registry |", "| --- | --- | --- |"]
-        for lookup in outcome.lookups:
-            current = "<br>".join(_code(ref) for ref in _current(lookup))
-            lines.append(
-                f"| {_code(lookup.get('name', ''))} | {current} | {_cell(_lookup_result(lookup))} |"
-            )
-        lines.append("")
-    updates = _updates(outcome)
+        lines += [f"<p>Config repo: {_code(settings.repo)}</p>", ""]
+    for error in result.errors:
+        lines += [f"<p><strong>Failed:</strong> {_text(error.text)}</p>", ""]
+    if result.lookups:
+        rows = [
+            [
+                _code(lookup.get("name", "")),
+                "<br>".join(_code(ref) for ref in _current(lookup)),
+                _text(_lookup_result(lookup)),
+            ]
+            for lookup in result.lookups
+        ]
+        lines += _table(["Image", "Current", "Registry"], rows)
+    updates = _updates(result)
     if updates:
-        lines += ["| Image | Old | New | Files |", "| --- | --- | --- | --- |"]
-        for update in updates:
-            old = "<br>".join(_code(ref) for ref in _strings(update.get("old_refs")))
-            files = "<br>".join(_code(path) for path in _strings(update.get("files")))
-            new = _code(update.get("new_ref", ""))
-            lines.append(f"| {_code(update.get('repository', ''))} | {old} | {new} | {files} |")
-        lines.append("")
-    elif not outcome.errors:
-        lines += ["No change: every image is already up to date.", ""]
+        rows = [
+            [
+                _code(update.get("repository", "")),
+                "<br>".join(_code(ref) for ref in _strings(update.get("old_refs"))),
+                _code(update.get("new_ref", "")),
+                "<br>".join(_code(path) for path in _strings(update.get("files"))),
+            ]
+            for update in updates
+        ]
+        lines += _table(["Image", "Old", "New", "Files"], rows)
+    elif not result.errors:
+        lines += ["<p>No change: every image is already up to date.</p>", ""]
     for key, heading in (("up_to_date", "Already up to date"), ("unmatched", "Referenced nowhere")):
-        found = _listed(outcome, key)
+        found = _listed(result, key)
         if found:
-            lines += [f"{heading}: " + ", ".join(_code(ref) for ref in found), ""]
-    url = outcome.delivered("pull_request_url")
+            lines += [f"<p>{heading}: " + ", ".join(_code(ref) for ref in found) + "</p>", ""]
+    url = result.delivered("pull_request_url")
     if url:
-        action = outcome.delivered("pull_request_action")
-        lines += [f"Pull request: {_link(url)}" + (f" ({_cell(action)})" if action else ""), ""]
-    sha = outcome.delivered("commit_sha")
+        action = result.delivered("pull_request_action")
+        suffix = f" ({_text(action)})" if action else ""
+        lines += [f"<p>Pull request: {_link(url)}{suffix}</p>", ""]
+    sha = result.delivered("commit_sha")
     if sha:
-        branch = outcome.delivered("branch")
-        lines += [f"Commit: {_code(sha)}" + (f" on {_code(branch)}" if branch else ""), ""]
-    return "\n".join(lines) + "\n"
+        branch = result.delivered("branch")
+        lines += [
+            f"<p>Commit: {_code(sha)}" + (f" on {_code(branch)}" if branch else "") + "</p>",
+            "",
+        ]
+    return printable("\n".join(lines) + "\n")
 
 
-def plain(outcome: Outcome, settings: Settings | None) -> str:
+def plain(result: CliResult, settings: Settings | None) -> str:
     repo = settings.repo if settings is not None else ""
     lines = [_title(settings) + (f": {repo}" if repo else "")]
-    lines += [f"failed: {error.text}" for error in outcome.errors]
-    for lookup in outcome.lookups:
+    lines += [f"failed: {error.text}" for error in result.errors]
+    for lookup in result.lookups:
         current = ", ".join(_current(lookup)) or "?"
         lines.append(f"  {lookup.get('name', '')} (now {current}): {_lookup_result(lookup)}")
-    updates = _updates(outcome)
+    updates = _updates(result)
     for update in updates:
         old = ", ".join(_strings(update.get("old_refs")))
         files = ", ".join(_strings(update.get("files")))
         lines.append(f"  {old} -> {update.get('new_ref', '')}  ({files})")
-    if not updates and not outcome.errors:
+    if not updates and not result.errors:
         lines.append("  no change: every image is already up to date")
     for key, heading in (("up_to_date", "already up to date"), ("unmatched", "referenced nowhere")):
-        found = _listed(outcome, key)
+        found = _listed(result, key)
         if found:
             lines.append(f"  {heading}: {', '.join(found)}")
     for key, heading in (
@@ -143,7 +182,7 @@ def plain(outcome: Outcome, settings: Settings | None) -> str:
         ("commit_sha", "commit"),
         ("branch", "branch"),
     ):
-        value = outcome.delivered(key)
+        value = result.delivered(key)
         if value:
             lines.append(f"  {heading}: {value}")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
