@@ -43,8 +43,16 @@ def updater(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def snapshot() -> dict[str, bytes]:
-    return {str(p): p.read_bytes() for p in sorted(EXAMPLE.rglob("*")) if p.is_file()}
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A copy: a bug in a command under test must not rewrite the tracked example."""
+    repo = tmp_path / "config-repo"
+    shutil.copytree(EXAMPLE, repo)
+    return repo
 
 
 def test_every_file_is_valid_yaml() -> None:
@@ -55,8 +63,8 @@ def test_every_file_is_valid_yaml() -> None:
         assert list(yaml.load_all(path.read_text())), path
 
 
-def test_scan_finds_the_api_in_every_file_kind() -> None:
-    result = updater("scan", "--repo", str(EXAMPLE), "--json")
+def test_scan_finds_the_api_in_every_file_kind(example: Path) -> None:
+    result = updater("scan", "--repo", str(example), "--json")
     assert result.returncode == 0, result.stderr
     found: dict[str, set[str]] = {}
     for row in json.loads(result.stdout):
@@ -68,11 +76,11 @@ def test_scan_finds_the_api_in_every_file_kind() -> None:
     assert ".image-updater.yaml" not in files
 
 
-def test_quick_start_set_image_is_a_dry_run_touching_only_tags() -> None:
-    before = snapshot()
-    result = updater("set-image", "--repo", str(EXAMPLE), f"{API}:1.5.0")
+def test_quick_start_set_image_is_a_dry_run_touching_only_tags(example: Path) -> None:
+    before = snapshot(example)
+    result = updater("set-image", "--repo", str(example), f"{API}:1.5.0")
     assert result.returncode == 0, result.stderr
-    assert snapshot() == before  # --dry-run is the default
+    assert snapshot(example) == before  # --dry-run is the default
     diff = result.stdout
     touched = {line[6:] for line in diff.splitlines() if line.startswith("+++ b/")}
     assert touched == set(API_FILES)
@@ -82,9 +90,8 @@ def test_quick_start_set_image_is_a_dry_run_touching_only_tags() -> None:
     assert all("1.4.2" in line for line in removed)
 
 
-def test_second_run_after_write_changes_nothing(tmp_path: Path) -> None:
-    repo = tmp_path / "config-repo"
-    shutil.copytree(EXAMPLE, repo)
+def test_second_run_after_write_changes_nothing(example: Path) -> None:
+    repo = example
     assert updater("set-image", "--repo", str(repo), "--write", f"{API}:1.5.0").returncode == 0
     written = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
     again = updater("set-image", "--repo", str(repo), f"{API}:1.5.0")
