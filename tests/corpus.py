@@ -5,12 +5,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.shared import SHARED
+
+CORPUS = SHARED / "corpus"
 
 
 def corpus_files() -> list[tuple[Path, str]]:
     """(file in the corpus, its original repo-relative path prefixed by owner__repo)."""
-    rows = []
+    rows: list[tuple[Path, str]] = []
+    if not CORPUS.is_dir():
+        return rows  # the tests that need it are marked needs("corpus")
     for line in (CORPUS / "SOURCES.md").read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 5 or "/" not in cells[1] or cells[0] in ("category", "---"):

@@ -12,6 +12,10 @@ from typing import Any
 import jsonschema
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "schemas"  # ../shared beside the repo
+# Without ../shared the fakes still answer with the fields gitops-updater reads (they set
+# them themselves); only the checks against the official descriptions are left out.
+AVAILABLE = SCHEMAS.is_dir()
+ABSENT = f"{SCHEMAS} is absent: requests and responses are not checked against the API descriptions"
 
 
 def _convert(node: Any) -> Any:
@@ -50,6 +54,8 @@ def validator(name: str, schema: dict[str, Any]) -> jsonschema.Draft7Validator:
 
 
 def errors(name: str, schema: dict[str, Any], instance: Any) -> list[str]:
+    if not AVAILABLE:
+        return []
     return [
         f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
         for e in validator(name, schema).iter_errors(instance)
@@ -72,6 +78,8 @@ def resolve(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 def synthesize(name: str, schema: dict[str, Any], depth: int = 0) -> Any:
     """A minimal instance of ``schema``: every required property, simplest values."""
+    if not AVAILABLE:
+        return {}
     schema = resolve(name, schema)
     if depth > 12:
         return None
@@ -123,6 +131,8 @@ def github_operation(method: str, path: str) -> dict[str, Any]:
 
 
 def github_request_schema(method: str, path: str) -> dict[str, Any] | None:
+    if not AVAILABLE:
+        return None
     op = github_operation(method, path)
     body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
     schema = body.get("schema")
@@ -144,6 +154,8 @@ def gitlab_operation(method: str, path: str) -> dict[str, Any]:
 
 
 def gitlab_request_schema(method: str, path: str) -> dict[str, Any] | None:
+    if not AVAILABLE:
+        return None
     for param in gitlab_operation(method, path).get("parameters", []):
         if param.get("in") == "body":
             schema = param.get("schema")

@@ -9,10 +9,13 @@ import pytest
 
 from tests.corpus import lay_out
 from tests.edit.checks import assert_only_values_changed
+from tests.shared import needs
 from updater.edit.model import Reference
 from updater.edit.planner import plan
 from updater.edit.scan import scan_repo
 from updater.reference import Change
+
+pytestmark = needs("corpus")
 
 NEW_DIGEST = "sha256:" + "ab" * 32
 

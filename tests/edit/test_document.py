@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.corpus import corpus_files
+from tests.shared import needs
 from updater.edit import document
 from updater.edit.document import Document, parse, scalar_tag, scalars
+
+pytestmark = needs("corpus")
 
 
 def located(doc: Document) -> list[tuple[int, int, str, str]]:
