@@ -231,7 +231,7 @@ class GitHubFake:
             requested_teams=[self._team(state, x) for x in pr.teams],
             auto_merge=pr.auto_merge,
             head={
-                **value["head"],
+                **value.get("head", {}),
                 "ref": pr.head,
                 "sha": head_sha,
                 "label": f"{state.owner}:{pr.head}",
@@ -239,7 +239,7 @@ class GitHubFake:
                 "user": _user(state.owner, root),
             },
             base={
-                **value["base"],
+                **value.get("base", {}),
                 "ref": pr.base,
                 "sha": base_sha,
                 "label": f"{state.owner}:{pr.base}",
