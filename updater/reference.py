@@ -176,12 +176,19 @@ def parse(text: str) -> ImageRef:
     return ref
 
 
+KEEP = "*"  # ``kustomize edit set image``: keep the part the file has
+
+
 @dataclass(frozen=True)
 class Change:
     """What a run wants: every reference to ``repository`` gets ``tag``/``digest``.
 
     ``new_name`` is set for renames (``OLD=NEW:TAG``, as ``kustomize edit set image``).
     ``aliases`` are setter-marker policy names (``ns:name``) that also mean this image.
+    ``by_name``: the ``OLD=...`` form, where a kustomization entry answers to its ``name``
+    only (an entry renaming ``foo`` to OLD keeps deploying what it deployed).
+    ``keep_tag``/``keep_digest``/``keep_name``: the ``*`` parts of that grammar.
+    ``only_marked``: touch only fields marked for one of ``aliases`` (Flux's rule).
     """
 
     repository: str
@@ -190,17 +197,64 @@ class Change:
     digest: str | None = None
     new_name: str | None = None
     aliases: tuple[str, ...] = ()
+    by_name: bool = False
+    keep_tag: bool = False
+    keep_digest: bool = False
+    keep_name: bool = False
+    only_marked: bool = False
 
     def __str__(self) -> str:
-        target = format_reference(self.new_name or self.spelled, self.tag, self.digest)
-        return f"{self.spelled}={target}" if self.new_name else target
+        if self.by_name:
+            name = self.new_name or (KEEP if self.keep_name else self.spelled)
+            tag = KEEP if self.keep_tag else self.tag
+            digest = KEEP if self.keep_digest else self.digest
+            return f"{self.spelled}={format_reference(name, tag, digest)}"
+        tag = KEEP if self.keep_tag else self.tag
+        digest = KEEP if self.keep_digest else self.digest
+        return format_reference(self.spelled, tag, digest)
+
+    @property
+    def target(self) -> str:
+        """The new reference as it would be written in full (no ``*`` parts)."""
+        return format_reference(self.new_name or self.spelled, self.tag, self.digest)
+
+    @property
+    def drops_tag(self) -> bool:
+        """``NAME@DIGEST``: a kustomization entry's ``newTag`` goes, as kustomize does."""
+        return self.digest is not None and self.tag is None and not self.keep_tag
 
 
-def parse_change(text: str, *, aliases: tuple[str, ...] = ()) -> Change:
+def _split_target(text: str, whole: str) -> tuple[str, str | None, str | None]:
+    """NAME[:TAG][@DIGEST] where any part may be ``*``; validated, ``*`` kept as is."""
+    if text.count("@") > 1:
+        raise InvalidReference(f"invalid image change {whole!r}: more than one '@'")
+    rest, at, digest = text.partition("@")
+    tag: str | None = None
+    colon = rest.rfind(":")
+    if colon > rest.rfind("/"):
+        rest, tag = rest[:colon], rest[colon + 1 :]
+        if not tag:
+            raise InvalidReference(f"invalid image change {whole!r}: empty tag")
+    if at and not digest:
+        raise InvalidReference(f"invalid image change {whole!r}: empty digest")
+    if any(ch.isspace() for ch in text) or not rest:
+        raise InvalidReference(f"invalid image change {whole!r}: expected NAME[:TAG][@DIGEST]")
+    if rest != KEEP:
+        validate_name(rest, original=whole)
+    if tag is not None and tag != KEEP:
+        validate_tag(tag, original=whole)
+    if at and digest != KEEP:
+        validate_digest(digest, original=whole)
+    return rest, tag, (digest if at else None)
+
+
+def parse_change(text: str, *, aliases: tuple[str, ...] = (), only_marked: bool = False) -> Change:
     """Parse a ``set-image`` argument.
 
-    Accepts the forms of ``kustomize edit set image``: ``NAME:TAG``, ``NAME@DIGEST``,
-    ``NAME:TAG@DIGEST``, ``OLD=NEW``, ``OLD=NEW:TAG`` and ``OLD=NEW@DIGEST``.
+    Accepts every form of ``kustomize edit set image``: ``NAME:TAG``, ``NAME@DIGEST``,
+    ``NAME:TAG@DIGEST``, ``OLD=NEW``, ``OLD=NEW:TAG``, ``OLD=NEW@DIGEST``, and ``*`` for
+    any part after ``=`` (``OLD=*:TAG``, ``OLD=NEW:*``, ``OLD=*@DIGEST``, ``OLD=NEW@*``),
+    meaning "keep what the file has".
     """
     old, sep, new = text.partition("=")
     if sep:
@@ -213,23 +267,44 @@ def parse_change(text: str, *, aliases: tuple[str, ...] = ()) -> Change:
             raise InvalidReference(
                 f"invalid image change {text!r}: the name before '=' takes no tag or digest"
             )
-        new_ref = parse(new)
-        new_name = new_ref.name if new_ref.repository != old_ref.repository else None
-        if new_name is None and not (new_ref.tag or new_ref.digest):
+        name, tag, digest = _split_target(new, text)
+        keep_name = name == KEEP
+        new_name = None
+        if not keep_name and normalise_name(name) != old_ref.repository:
+            new_name = name
+        if new_name is None and not keep_name and tag is None and digest is None:
             raise InvalidReference(f"invalid image change {text!r}: it changes nothing")
         return Change(
             repository=old_ref.repository,
             spelled=old_ref.name,
-            tag=new_ref.tag,
-            digest=new_ref.digest,
+            tag=None if tag == KEEP else tag,
+            digest=None if digest == KEEP else digest,
             new_name=new_name,
             aliases=aliases,
+            by_name=True,
+            keep_tag=tag == KEEP,
+            keep_digest=digest == KEEP,
+            keep_name=keep_name,
+            only_marked=only_marked,
         )
-    ref = parse(text)
+    if KEEP in text:
+        name, tag, digest = _split_target(text, text)
+        if name == KEEP:
+            raise InvalidReference(f"invalid image change {text!r}: '*' needs OLD=*")
+        ref = ImageRef(name=name, tag=tag, digest=digest)
+    else:
+        ref = parse(text)
     if ref.tag is None and ref.digest is None:
         raise InvalidReference(
             f"invalid image change {text!r}: give a tag or digest (NAME:TAG or NAME@DIGEST)"
         )
     return Change(
-        repository=ref.repository, spelled=ref.name, tag=ref.tag, digest=ref.digest, aliases=aliases
+        repository=ref.repository,
+        spelled=ref.name,
+        tag=None if ref.tag == KEEP else ref.tag,
+        digest=None if ref.digest == KEEP else ref.digest,
+        aliases=aliases,
+        keep_tag=ref.tag == KEEP,
+        keep_digest=ref.digest == KEEP,
+        only_marked=only_marked,
     )

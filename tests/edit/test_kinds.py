@@ -68,7 +68,7 @@ def test_kustomization_images_key_added_when_missing(tmp_path: Path) -> None:
     result = plan_for(tmp_path, "ghcr.io/acme/api:1.5.0", paths=("overlay",))
     assert (
         result.edits[0].new_text
-        == before + "\nimages:\n- name: ghcr.io/acme/api\n  newTag: 1.5.0\n"
+        == before + "\nimages:\n  - name: ghcr.io/acme/api\n    newTag: 1.5.0\n"
     )
 
 

@@ -1,10 +1,12 @@
-"""kustomization ``images:`` entries (and the same list in Argo CD Applications)."""
+"""kustomization ``images:`` entries (and the same list in Argo CD Applications): where
+they are, and the text of new entries ``kustomize edit set image`` would add."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
-from ruamel.yaml.nodes import MappingNode, Node
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from updater.edit.document import (
     Document,
@@ -15,6 +17,7 @@ from updater.edit.document import (
     is_sequence,
     join,
     line_of,
+    render_scalar,
     scalar,
 )
 from updater.edit.site import (
@@ -26,7 +29,8 @@ from updater.edit.site import (
     repositories_of,
     unsupported_reason,
 )
-from updater.reference import ImageRef
+from updater.errors import EditError
+from updater.reference import Change, ImageRef, familiar_name
 
 FILE_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 INSERT_KEYS = {"name": "newName", "tag": "newTag", "digest": "digest"}
@@ -82,6 +86,7 @@ def entry_site(document: Document, entry: MappingNode, path: str) -> Site | Skip
             digest=digest.value if digest is not None and digest.value else None,
         ),
         repositories=repositories_of(name.value, effective),
+        entry_names=repositories_of(name.value),
         fields=fields,
         mapping=entry,
         insert_keys=dict(INSERT_KEYS),
@@ -105,3 +110,214 @@ def string_entries(document: Document, images: Node, path: str, kind: str) -> It
             prefix=prefix,
             extra_names=(alias,) if sep else (),
         )
+
+
+# --------------------------------------------------------------------------- new entries
+# ``kustomize edit set image`` for images a kustomization named with --path does not list.
+
+# The order ``kustomize edit set image`` writes an entry's keys in (it sorts them).
+KUSTOMIZE_ORDER = ("digest", "name", "newName", "newTag")
+WRITTEN_ORDER = ("name", "newName", "newTag", "digest")
+
+
+@dataclass(frozen=True)
+class NewEntries:
+    """Text to splice in at ``start``..``end`` (an insertion when they are equal)."""
+
+    start: int
+    end: int
+    text: str
+    entries: tuple[tuple[Change, tuple[tuple[str, str], ...], int], ...]  # pairs, 1-based line
+    column: int  # 1-based column of each entry's "- "
+    adds_key: bool  # the text starts with a new ``images:`` key
+
+
+def entry_pairs(change: Change, order: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """The keys of the new entry, as kustomize would write them."""
+    name = (
+        familiar_name(change.repository)
+        if change.spelled == familiar_name(change.repository)
+        else change.spelled
+    )
+    values = {"name": name}
+    if change.new_name:
+        values["newName"] = change.new_name
+    if change.tag:
+        values["newTag"] = change.tag
+    if change.digest:
+        values["digest"] = change.digest
+    return tuple((key, values[key]) for key in order if key in values)
+
+
+def _key_order(images: Node | None) -> Sequence[str]:
+    """The file's own order of entry keys when an entry shows one, else kustomize's."""
+    if is_sequence(images):
+        for entry in images.value:
+            if not is_mapping(entry):
+                continue
+            keys = [k.value for k, _ in entry.value if is_scalar(k) and k.value in INSERT_KEYS_ALL]
+            ranks = [KUSTOMIZE_ORDER.index(k) for k in keys]
+            written = [WRITTEN_ORDER.index(k) for k in keys]
+            if ranks != sorted(ranks):
+                return WRITTEN_ORDER
+            if written != sorted(written):
+                return KUSTOMIZE_ORDER
+    return KUSTOMIZE_ORDER
+
+
+INSERT_KEYS_ALL = frozenset(KUSTOMIZE_ORDER)
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def dash_column(text: str, item_start: int) -> int:
+    line_start = text.rfind("\n", 0, item_start) + 1
+    dash = text.rfind("-", line_start, item_start)
+    return dash - line_start if dash >= 0 else 0
+
+
+def sequence_style(document: Document, root: Node | None) -> tuple[int, int]:
+    """(dash indent under its key, key column after the dash) of the file's first block
+    sequence of mappings or scalars: ``resources:\n  - a.yaml`` gives (2, 2); with none,
+    kustomize's own style, (0, 2)."""
+    text = document.text
+    if is_mapping(root):
+        for key, value in root.value:
+            if is_sequence(value) and value.value and not value.flow_style:
+                first = value.value[0]
+                dash = dash_column(text, document.start(first))
+                indent = dash - int(key.start_mark.column)
+                return max(indent, 0), max(int(first.start_mark.column) - dash, 2)
+    return 0, 2
+
+
+def _entry_lines(
+    pairs: tuple[tuple[str, str], ...], dash: int, key_column: int, newline: str
+) -> list[str]:
+    lines = []
+    for index, (key, value) in enumerate(pairs):
+        rendered = render_scalar(ScalarNode("", ""), value)
+        head = " " * dash + "-" + " " * (key_column - dash - 1) if index == 0 else " " * key_column
+        lines.append(f"{head}{key}: {rendered}{newline}")
+    return lines
+
+
+def new_entries(document: Document, changes: Sequence[Change]) -> NewEntries:
+    """One splice adding an entry per change: after the last entry of a block ``images:``
+    (in its indentation), in place of an empty ``images: []``, or as a new ``images:`` key
+    at the end of the file (in the file's own sequence indentation)."""
+    text = document.text
+    newline = _newline(text)
+    root = document.roots[0] if document.roots else None
+    images = get(root, "images") if root is not None else None
+    order = _key_order(images)
+    if is_sequence(images) and images.value and not images.flow_style:
+        first = images.value[0]
+        dash = dash_column(text, document.start(first))
+        key_column = int(first.start_mark.column)
+        start, prefix = _line_end(text, document.end(_last_scalar(images)))
+        end = start
+    elif (
+        (images is None or _is_empty_flow(images))
+        and (root is None or is_mapping(root))
+        and not (root is not None and root.flow_style)
+    ):
+        indent, offset = sequence_style(document, root)
+        if images is None:
+            start = end = len(text)
+            prefix = ("" if not text or text.endswith("\n") else newline) + f"images:{newline}"
+            dash = indent
+        else:
+            # "images: []  # note" becomes "images:  # note" with the entries below it.
+            assert is_mapping(root)
+            key_node = next(k for k, v in root.value if v is images)
+            start = document.end(key_node)
+            value_end = document.end(images)
+            newline_at = text.find("\n", value_end)
+            end = len(text) if newline_at == -1 else newline_at + 1
+            tail = text[value_end:end].rstrip("\r\n")
+            if text[start : document.start(images)].strip() != ":" or (
+                tail.strip() and not tail.strip().startswith("#")
+            ):
+                raise EditError(
+                    "cannot add an images: entry here", file=document.path, line=line_of(images)
+                )
+            prefix = ":" + tail + newline
+            dash = int(key_node.start_mark.column) + indent
+        key_column = dash + offset
+    else:
+        raise EditError("cannot add an images: entry to this file's layout", file=document.path)
+    first_line = (text[:start] + prefix).count("\n") + 1
+    lines: list[str] = []
+    entries = []
+    for change in changes:
+        pairs = entry_pairs(change, order)
+        entries.append((change, pairs, first_line + len(lines)))
+        lines += _entry_lines(pairs, dash, key_column, newline)
+    if not entries:
+        raise ValueError("no changes")
+    return NewEntries(start, end, prefix + "".join(lines), tuple(entries), dash + 1, images is None)
+
+
+def _is_empty_flow(node: Node) -> bool:
+    return is_sequence(node) and node.flow_style and not node.value
+
+
+def _line_end(text: str, position: int) -> tuple[int, str]:
+    """Where text may be inserted after the line holding ``position``, and the prefix
+    the new text needs (a newline when the file does not end with one)."""
+    end = text.find("\n", position)
+    if end == -1:
+        return len(text), _newline(text)
+    return end + 1, ""
+
+
+def _last_scalar(node: Node) -> Node:
+    while (is_mapping(node) or is_sequence(node)) and node.value:
+        last = node.value[-1]
+        node = last[1] if is_mapping(node) else last
+    return node
+
+
+def pair_span(document: Document, mapping: MappingNode, value: Node) -> tuple[int, int]:
+    """The text of one ``key: value`` pair of ``mapping`` to cut out, so that the rest
+    reads as the mapping without it: its whole line(s) when the key starts a line, up to
+    the next key when it follows the entry's ``- ``, its part of a flow mapping."""
+    text = document.text
+    pairs = mapping.value
+    index = next(i for i, (_, v) in enumerate(pairs) if v is value)
+    key = pairs[index][0]
+
+    def refused(reason: str) -> EditError:
+        return EditError(reason, file=document.path, line=line_of(key))
+
+    if (
+        not is_scalar(value)
+        or is_block_scalar(value)
+        or value.start_mark.line != value.end_mark.line
+    ):
+        raise refused(f"cannot remove {key.value!r}, not a one-line value; edit it by hand")
+    if mapping.flow_style:
+        if index + 1 < len(pairs):
+            return document.start(key), document.start(pairs[index + 1][0])
+        if index > 0:
+            return document.end(pairs[index - 1][1]), document.end(value)
+        raise refused("cannot remove the only key of a mapping")
+    key_start = document.start(key)
+    line_start = text.rfind("\n", 0, key_start) + 1
+    value_end = document.end(value)
+    newline_at = text.find("\n", value_end)
+    line_end = len(text) if newline_at == -1 else newline_at + 1
+    rest = text[value_end:line_end].strip()
+    if rest and not rest.startswith("#"):
+        raise refused(f"cannot remove {key.value!r} from this layout; edit it by hand")
+    if not text[line_start:key_start].strip():
+        return line_start, line_end
+    if index + 1 < len(pairs):
+        following = document.start(pairs[index + 1][0])
+        between = text[line_end:following]
+        if not between.strip():
+            return key_start, following
+    raise refused(f"cannot remove {key.value!r} from this layout; edit it by hand")

@@ -59,6 +59,7 @@ class Record:
     new_ref: str  # the whole new reference, e.g. "nginx:1.26"
     column: int = 0  # 1-based column where the scalar (with its quote) starts
     inserted: bool = False  # a key (or images entry) the edit adds, not a value it changes
+    removed: bool = False  # a key the edit takes out (a kustomize newTag beside a new digest)
 
 
 @dataclass(frozen=True)

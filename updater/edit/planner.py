@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
@@ -17,10 +17,7 @@ from updater.edit.document import (
     Document,
     Splice,
     apply_splices,
-    get,
-    is_mapping,
     is_scalar,
-    is_sequence,
     line_of,
     render_scalar,
     scalar_index,
@@ -30,10 +27,10 @@ from updater.edit.document import (
 from updater.edit.document import parse as parse_document
 from updater.edit.markers import NEEDLE as MARKER_NEEDLE
 from updater.edit.model import FileEdit, Plan, Record
-from updater.edit.scan import Candidate, candidates, find_all, gc_paused, read_document
-from updater.edit.site import Insertion, ResolveDigest, Site, Skip, apply
+from updater.edit.scan import candidates, find_all, gc_paused, read_document
+from updater.edit.site import Field, Insertion, ResolveDigest, Site, Skip, apply
 from updater.errors import EditError
-from updater.reference import Change, familiar_name
+from updater.reference import Change
 
 
 def needles(changes: Sequence[Change]) -> tuple[bytes, ...]:
@@ -46,10 +43,22 @@ def needles(changes: Sequence[Change]) -> tuple[bytes, ...]:
 
 
 @dataclass
+class _Added:
+    """Text spliced in at ``start`` (replacing up to ``end``): keys or whole entries."""
+
+    start: int
+    end: int
+    text: str
+    values: list[str]  # every scalar the new text holds, in order (keys and values)
+    records: list[Record]
+
+
+@dataclass
 class _FilePlan:
     document: Document
     splices: dict[int, tuple[Splice, Record, str]]  # id(node) -> splice, record, value
-    insertions: list[tuple[int, str, list[tuple[str, str]], Record | None]]
+    insertions: list[_Added]
+    removals: dict[int, tuple[int, int, Record, tuple[Node, Node]]]  # id(value) -> span
 
     def add_assignment(self, node: ScalarNode, value: str, record: Record) -> None:
         previous = self.splices.get(id(node))
@@ -68,6 +77,29 @@ class _FilePlan:
             # read back as one plain scalar, so the value gets the space a person types.
             text = " " + text
         self.splices[id(node)] = (Splice(start, end, text), record, value)
+
+
+def _owners(found: Sequence[Site | Skip]) -> dict[int, str]:
+    """id(scalar) -> the setter-marker policy that owns it."""
+    owners: dict[int, str] = {}
+    for item in found:
+        if isinstance(item, Site) and item.policy is not None:
+            for role, field in item.fields.items():
+                if not role.startswith("_"):
+                    owners[id(field.node)] = item.policy
+    return owners
+
+
+def _held(site: Site, change: Change, owners: dict[int, str]) -> Site:
+    """A change that speaks for policies leaves fields another policy owns to it."""
+    if not change.aliases or not owners:
+        return site
+    held = frozenset(
+        role
+        for role, field in site.fields.items()
+        if not role.startswith("_") and owners.get(id(field.node), "") not in ("", *change.aliases)
+    )
+    return replace(site, held=held) if held else site
 
 
 def plan(
@@ -101,32 +133,29 @@ def _plan(
         if isinstance(document, Skip):
             skipped.append(f"{document.file}:{document.line}: {document.reason}")
             continue
-        file_plan = _FilePlan(document, {}, [])
+        file_plan = _FilePlan(document, {}, [], {})
         found = find_all(document, candidate.name)
+        owners = _owners(found)
         for item in found:
             if isinstance(item, Skip):
                 skipped.append(f"{item.file}:{item.line}: {item.reason}: {item.value}")
                 continue
             for change in changes:
-                if change.repository in item.repositories or (
-                    item.policy is not None and item.policy in change.aliases
-                ):
+                if item.answers_to(change):
                     matched.add(change)
-                    if _plan_site(file_plan, item, change, resolve_digest):
+                    if _plan_site(file_plan, _held(item, change, owners), change, resolve_digest):
                         changed.add(change)
         if add_entry:
-            for change in changes:
-                if not any(
-                    isinstance(s, Site)
-                    and (
-                        change.repository in s.repositories
-                        or (s.policy is not None and s.policy in change.aliases)
-                    )
-                    for s in found
-                ):
-                    _add_kustomize_entry(file_plan, candidate, change)
-                    matched.add(change)
-                    changed.add(change)
+            missing = [
+                change
+                for change in changes
+                if not change.only_marked
+                and not any(isinstance(s, Site) and s.answers_to(change) for s in found)
+            ]
+            if missing:
+                _add_kustomize_entries(file_plan, missing)
+                matched.update(missing)
+                changed.update(missing)
         edit = _finish(file_plan)
         if edit is not None:
             edits.append(edit)
@@ -163,7 +192,41 @@ def _plan_site(
         file_plan.add_assignment(node, assignment.value, record)
     for insertion in outcome.insertions:
         _insert_key(file_plan, site, insertion, change, outcome.old_ref, outcome.new_ref)
+    for removed in outcome.removals:
+        _remove_key(file_plan, site, removed, change, outcome.old_ref, outcome.new_ref)
     return True
+
+
+def _remove_key(
+    file_plan: _FilePlan,
+    site: Site,
+    removed: Field,
+    change: Change,
+    old_ref: str,
+    new_ref: str,
+) -> None:
+    node = removed.node
+    if id(node) in file_plan.removals:
+        return
+    mapping = site.mapping
+    if mapping is None:
+        raise EditError(f"cannot remove {removed.path}", file=site.file, line=site.line)
+    start, end = kustomize.pair_span(file_plan.document, mapping, node)
+    key = next(k for k, v in mapping.value if v is node)
+    record = Record(
+        file=site.file,
+        line=int(node.start_mark.line) + 1,
+        yaml_path=removed.path,
+        kind=site.kind,
+        repository=change.repository,
+        old=node.value,
+        new="",
+        old_ref=old_ref,
+        new_ref=new_ref,
+        column=int(node.start_mark.column) + 1,
+        removed=True,
+    )
+    file_plan.removals[id(node)] = (start, end, record, (key, node))
 
 
 def _newline(text: str) -> str:
@@ -200,9 +263,10 @@ def _insert_key(
         position, text, after = _flow_insertion(document, insertion.mapping, pair)
     else:
         position, text, after = _block_insertion(document, insertion, pair)
+    line = document.text[:position].count("\n") + 1 + (1 if text.startswith(("\n", "\r\n")) else 0)
     record = Record(
         file=site.file,
-        line=int(after.end_mark.line) + 2,
+        line=line if not insertion.mapping.flow_style else int(after.end_mark.line) + 1,
         yaml_path=f"{site.path}.{insertion.key}",
         kind=site.kind,
         repository=change.repository,
@@ -210,9 +274,22 @@ def _insert_key(
         new=insertion.value,
         old_ref=old_ref,
         new_ref=new_ref,
+        column=_inserted_column(document.text, position, text),
         inserted=True,
     )
-    file_plan.insertions.append((position, text, [(insertion.key, insertion.value)], record))
+    file_plan.insertions.append(
+        _Added(position, position, text, [insertion.key, insertion.value], [record])
+    )
+
+
+def _inserted_column(text: str, position: int, inserted: str) -> int:
+    """1-based column where the inserted key starts."""
+    body = inserted.lstrip("\r\n")
+    if len(body) != len(inserted):  # starts on a new line
+        return len(body) - len(body.lstrip(" ")) + 1
+    line_start = text.rfind("\n", 0, position) + 1
+    lead = len(body) - len(body.lstrip(", "))
+    return position - line_start + lead + 1
 
 
 def _block_insertion(document: Document, insertion: Insertion, pair: str) -> tuple[int, str, Node]:
@@ -242,93 +319,54 @@ def _flow_insertion(document: Document, mapping: MappingNode, pair: str) -> tupl
     return position, f"{separator}{pair}", mapping.value[-1][1] if mapping.value else mapping
 
 
-def _last_scalar(node: Node) -> Node:
-    while (is_mapping(node) or is_sequence(node)) and node.value:
-        last = node.value[-1]
-        node = last[1] if is_mapping(node) else last
-    return node
-
-
-def _add_kustomize_entry(file_plan: _FilePlan, candidate: Candidate, change: Change) -> None:
-    """``kustomize edit set image`` for an image the kustomization does not list yet."""
+def _add_kustomize_entries(file_plan: _FilePlan, changes: Sequence[Change]) -> None:
+    """``kustomize edit set image`` for images the kustomization does not list yet: one
+    splice for all of them, so a missing ``images:`` key is written once."""
     document = file_plan.document
-    text = document.text
-    newline = _newline(text)
-    name = (
-        familiar_name(change.repository)
-        if change.spelled == familiar_name(change.repository)
-        else change.spelled
-    )
-    pairs = [("name", name)]
-    if change.new_name:
-        pairs.append(("newName", change.new_name))
-    if change.tag:
-        pairs.append(("newTag", change.tag))
-    if change.digest:
-        pairs.append(("digest", change.digest))
-    root = document.roots[0] if document.roots else None
-    images = get(root, "images") if root is not None else None
-    if is_sequence(images) and images.value and not images.flow_style:
-        first = images.value[0]
-        dash_column = _dash_column(text, document.start(first))
-        key_column = int(first.start_mark.column)
-        position, lead = _line_end(text, document.end(_last_scalar(images)))
-        prefix = lead
-    elif (
-        images is None
-        and (root is None or is_mapping(root))
-        and not (root is not None and root.flow_style)
-    ):
-        dash_column, key_column = 0, 2
-        position = len(text)
-        prefix = "" if not text or text.endswith("\n") else newline
-        prefix += f"images:{newline}"
-    else:
-        raise EditError(
-            "cannot add an images: entry to this file's layout", file=candidate.relative
+    added = kustomize.new_entries(document, changes)
+    records = []
+    values: list[str] = ["images"] if added.adds_key else []
+    for change, pairs, line in added.entries:
+        for key, value in pairs:
+            values += [key, value]
+        records.append(
+            Record(
+                file=document.path,
+                line=line,
+                yaml_path="images[+]",
+                kind="kustomize",
+                repository=change.repository,
+                old="",
+                new=change.target,
+                old_ref="",
+                new_ref=change.target,
+                column=added.column,
+                inserted=True,
+            )
         )
-    lines = []
-    for index, (key, value) in enumerate(pairs):
-        rendered = render_scalar(ScalarNode("", ""), value)
-        head = (
-            " " * dash_column + "- " + " " * (key_column - dash_column - 2)
-            if index == 0
-            else " " * key_column
-        )
-        lines.append(f"{head}{key}: {rendered}{newline}")
-    record = Record(
-        file=candidate.relative,
-        line=text[:position].count("\n") + 1 + (1 if images is None else 0),
-        yaml_path="images[+]",
-        kind="kustomize",
-        repository=change.repository,
-        old="",
-        new=str(change).split("=", 1)[-1],
-        old_ref="",
-        new_ref=str(change).split("=", 1)[-1],
-        inserted=True,
-    )
-    file_plan.insertions.append((position, prefix + "".join(lines), pairs, record))
-
-
-def _dash_column(text: str, item_start: int) -> int:
-    line_start = text.rfind("\n", 0, item_start) + 1
-    dash = text.rfind("-", line_start, item_start)
-    return dash - line_start if dash >= 0 else 0
+    file_plan.insertions.append(_Added(added.start, added.end, added.text, values, records))
 
 
 def _finish(file_plan: _FilePlan) -> FileEdit | None:
     document = file_plan.document
-    if not file_plan.splices and not file_plan.insertions:
+    if not file_plan.splices and not file_plan.insertions and not file_plan.removals:
         return None
     splices = [s for s, _, _ in file_plan.splices.values()]
-    splices += [Splice(pos, pos, text) for pos, text, _, _ in file_plan.insertions]
-    new_text = apply_splices(document.text, splices)
+    splices += [Splice(a.start, a.end, a.text) for a in file_plan.insertions]
+    splices += [Splice(start, end, "") for start, end, _, _ in file_plan.removals.values()]
+    try:
+        new_text = apply_splices(document.text, splices)
+    except ValueError:
+        raise EditError(
+            "two edits overlap; nothing written (edit it by hand)", file=document.path
+        ) from None
     index = scalar_index(document)
     expected = {index[node_id]: value for node_id, (_, _, value) in file_plan.splices.items()}
-    _verify(document, new_text, expected, file_plan)
+    removed = {index[id(node)] for _, _, _, nodes in file_plan.removals.values() for node in nodes}
+    _verify(document, new_text, expected, removed, file_plan)
     records = [r for _, r, _ in file_plan.splices.values()]
-    records += [r for _, _, _, r in file_plan.insertions if r is not None]
+    records += [r for added in file_plan.insertions for r in added.records]
+    records += [r for _, _, r, _ in file_plan.removals.values()]
     records.sort(key=lambda r: (r.line, r.yaml_path))
     return FileEdit(
         path=document.path, old_text=document.text, new_text=new_text, records=tuple(records)
@@ -336,10 +374,14 @@ def _finish(file_plan: _FilePlan) -> FileEdit | None:
 
 
 def _verify(
-    before: Document, after_text: str, expected: dict[int, str], file_plan: _FilePlan
+    before: Document,
+    after_text: str,
+    expected: dict[int, str],
+    removed: set[int],
+    file_plan: _FilePlan,
 ) -> None:
-    """Re-parse: exactly the intended scalars changed, each reads back as intended, and
-    inserted keys read back as the pairs we meant to add."""
+    """Re-parse: exactly the intended scalars changed, each reads back as intended, the
+    removed keys are gone, and inserted text reads back as the scalars we meant to add."""
     try:
         after = parse_document(after_text, before.path)
     except EditError as error:
@@ -353,13 +395,15 @@ def _verify(
     # Positions of inserted text in the new string, accounting for earlier splices.
     edits = sorted(
         [(s.start, s.end, len(s.text), False) for s, _, _ in file_plan.splices.values()]
-        + [(pos, pos, len(text), True) for pos, text, _, _ in file_plan.insertions]
+        + [(a.start, a.end, len(a.text), True) for a in file_plan.insertions]
+        + [(start, end, 0, False) for start, end, _, _ in file_plan.removals.values()]
     )
     for start, end, length, inserted in edits:
         if inserted:
             spans.append((start + shift, start + shift + length))
         shift += length - (end - start)
-    old_nodes = scalars(before)
+    old_nodes = [node for i, node in enumerate(scalars(before)) if i not in removed]
+    old_positions = [i for i in range(len(old_nodes) + len(removed)) if i not in removed]
     new_nodes = []
     added: list[str] = []
     for node in scalars(after):
@@ -373,7 +417,7 @@ def _verify(
     )
     if len(old_nodes) != len(new_nodes):
         raise refused
-    for position, (old, new) in enumerate(zip(old_nodes, new_nodes, strict=True)):
+    for position, old, new in zip(old_positions, old_nodes, new_nodes, strict=True):
         want = expected.get(position)
         if want is not None:
             if new.value != want or scalar_tag(new) != STR_TAG:
@@ -384,10 +428,7 @@ def _verify(
                 )
         elif (scalar_tag(old), old.value) != (scalar_tag(new), new.value):
             raise refused
-    wanted_added = [
-        value for _, _, pairs, _ in file_plan.insertions for pair in pairs for value in pair
-    ]
-    if [value for value in added if value != "images"] != wanted_added:
+    if added != [value for a in file_plan.insertions for value in a.values]:
         raise refused
 
 

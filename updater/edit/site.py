@@ -57,6 +57,23 @@ class Site:
     name_prefix: str = ""
     # How a ``sha`` field spells a digest: "hex", "full" (sha256:hex) or "" (unknown).
     digest_form: str = ""
+    # What an ``OLD=...`` change matches: a kustomization entry's ``name`` only; None:
+    # the same as ``repositories``.
+    entry_names: frozenset[str] | None = None
+    # Roles whose field a setter marker gives to another policy than the change's: left
+    # alone, and never a reason for a digest lookup.
+    held: frozenset[str] = frozenset()
+
+    def answers_to(self, change: Change) -> bool:
+        """Whether ``change`` means this site: through a policy alias, else (unless the
+        change touches marked fields only) through the repository it deploys."""
+        if self.policy is not None and self.policy in change.aliases:
+            return True
+        if change.only_marked:
+            return False
+        if change.by_name and self.entry_names is not None:
+            return change.repository in self.entry_names
+        return change.repository in self.repositories
 
     @property
     def image(self) -> str:
@@ -107,6 +124,7 @@ class Outcome:
     insertions: tuple[Insertion, ...]
     old_ref: str
     new_ref: str
+    removals: tuple[Field, ...] = ()  # keys the edit takes out (a stale kustomize newTag)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -142,10 +160,28 @@ def _current(site: Site, change: Change) -> ImageRef:
 
 def _target(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> ImageRef:
     old = _current(site, change)
+    held = site.held
     new_name = change.new_name or old.name
+    if (
+        site.policy is not None
+        and site.policy in change.aliases
+        and old.name
+        and not change.new_name
+        and (not name_is_valid(old.name) or normalise_name(old.name) != change.repository)
+    ):
+        # A marked field takes the policy's whole result, repository included (Flux).
+        new_name = change.spelled
+    if "name" in held:
+        new_name = old.name
     new_tag = change.tag if change.tag is not None else old.tag
-    if change.digest is not None:
-        new_digest: str | None = change.digest
+    if "tag" in held:
+        new_tag = old.tag
+    elif site.kind == "kustomize" and change.drops_tag:
+        new_tag = None
+    if "digest" in held or "sha" in held or change.keep_digest:
+        new_digest = old.digest
+    elif change.digest is not None:
+        new_digest = change.digest
     elif old.digest and (new_tag != old.tag or new_name != old.name):
         new_digest = _resolve(site, normalise_name(new_name), new_tag, resolve_digest)
     else:
@@ -210,9 +246,14 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
     elif digest_home == "sha":
         wanted["sha"] = _sha_value(site, new.digest) if new.digest else ""
 
+    removals: list[Field] = []
+    if new.tag is None and site.ref.tag and "tag" in fields and "tag" not in site.held:
+        removals.append(fields["tag"])  # only a kustomize entry's newTag gets here
     assignments: list[Assignment] = []
     insertions: list[Insertion] = []
     for role, value in wanted.items():
+        if role in site.held:
+            continue
         current = fields.get(role)
         if current is not None:
             text = current.prefix + value
@@ -230,13 +271,14 @@ def apply(site: Site, change: Change, resolve_digest: ResolveDigest | None) -> O
                 file=site.file,
                 line=site.line,
             )
-    if not assignments and not insertions:
+    if not assignments and not insertions and not removals:
         return None
     return Outcome(
         assignments=tuple(assignments),
         insertions=tuple(insertions),
         old_ref=str(_current(site, change)),
         new_ref=format_reference(new.name, new.tag, new.digest),
+        removals=tuple(removals),
     )
 
 
