@@ -202,6 +202,8 @@ def parse(text: str, shown: str) -> Document:
     offset = 1 if text.startswith(BOM) else 0
     try:
         roots = tuple(r for r in _compose_all(text[offset:]) if r is not None)
+    except RecursionError:
+        raise EditError("nested too deeply to parse; not a config file", file=shown) from None
     except Exception as error:
         if not _is_yaml_error(error):
             raise
@@ -227,28 +229,49 @@ def _is_yaml_error(error: Exception) -> bool:
     return isinstance(error, yaml.YAMLError)
 
 
+# Deeper than any real config (Helm values rarely pass 15 levels), and shallow enough
+# that every recursive walk over nodes stays far from Python's recursion limit.
+MAX_DEPTH = 200
+
+
 def _check_duplicate_keys(document: Document, root: Node) -> None:
-    # Hot on a large repo: node types are tested with set lookups, not isinstance calls,
-    # and only a file with anchors can reach one node twice.
+    """Refuse duplicate keys and nesting deeper than MAX_DEPTH, one level at a time.
+
+    Hot on a large repo: node types are tested with set lookups, not isinstance calls,
+    and only a file with anchors can reach one node twice."""
     shared = "&" in document.text
     seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if shared:
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-        kind = type(node)
-        if kind in _MAPPING_TYPES:
-            pairs = node.value
-            if len(pairs) > 1:
-                names = [k.value for k, _ in pairs if type(k) in _SCALAR_TYPES]
-                if len(set(names)) != len(names):
-                    _report_duplicate(document, cast(MappingNode, node))
-            stack.extend(v for _, v in pairs if type(v) not in _SCALAR_TYPES)
-        elif kind in _SEQUENCE_TYPES:
-            stack.extend(item for item in node.value if type(item) not in _SCALAR_TYPES)
+    level = [root]
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise EditError(
+                f"nested deeper than {MAX_DEPTH} levels; not a config file",
+                file=document.path,
+                line=line_of(level[0]),
+            )
+        below: list[Node] = []
+        for node in level:
+            if shared:
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+            kind = type(node)
+            if kind in _MAPPING_TYPES:
+                pairs = node.value
+                if len(pairs) > 1:
+                    names = [k.value for k, _ in pairs if type(k) in _SCALAR_TYPES]
+                    if len(set(names)) != len(names):
+                        _report_duplicate(document, cast(MappingNode, node))
+                for key, value in pairs:
+                    if type(value) not in _SCALAR_TYPES:
+                        below.append(value)
+                    if type(key) not in _SCALAR_TYPES:  # "? [a, b]": complex keys nest too
+                        below.append(key)
+            elif kind in _SEQUENCE_TYPES:
+                below.extend(item for item in node.value if type(item) not in _SCALAR_TYPES)
+        level = below
 
 
 def _report_duplicate(document: Document, node: MappingNode) -> None:

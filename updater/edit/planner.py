@@ -26,8 +26,15 @@ from updater.edit.document import (
 )
 from updater.edit.document import parse as parse_document
 from updater.edit.markers import NEEDLE as MARKER_NEEDLE
-from updater.edit.model import FileEdit, Plan, Record
-from updater.edit.scan import candidates, find_all, gc_paused, read_document
+from updater.edit.model import FileEdit, Plan, Record, Skipped
+from updater.edit.reading import (
+    NotRegular,
+    TooLarge,
+    Unreadable,
+    contains_any,
+    max_file_size,
+)
+from updater.edit.scan import Candidate, candidates, find_all, gc_paused, read_document
 from updater.edit.site import Field, Insertion, ResolveDigest, Site, Skip, apply
 from updater.errors import EditError
 from updater.reference import Change
@@ -124,10 +131,12 @@ def _plan(
     changed: set[Change] = set()
     edits: list[FileEdit] = []
     skipped: list[str] = []
-    for candidate in candidates(root, paths):
+    not_read: list[Skipped] = []
+    limit = max_file_size()
+    for candidate in candidates(root, paths, not_read):
         add_entry = candidate.explicit and kustomize.is_kustomization(candidate.name)
-        raw = candidate.read()
-        if not add_entry and not any(word in raw for word in wanted):
+        raw = _read(candidate, limit, () if add_entry else wanted, skipped)
+        if raw is None or (not add_entry and not any(word in raw for word in wanted)):
             continue
         document = read_document(candidate, raw)
         if isinstance(document, Skip):
@@ -159,6 +168,7 @@ def _plan(
         edit = _finish(file_plan)
         if edit is not None:
             edits.append(edit)
+    skipped[:0] = [f"{s.file}: {s.reason}" for s in not_read]
     return Plan(
         root=root,
         changes=tuple(changes),
@@ -167,6 +177,30 @@ def _plan(
         up_to_date=tuple(c for c in changes if c in matched and c not in changed),
         skipped=tuple(skipped),
     )
+
+
+def _read(
+    candidate: Candidate, limit: int, wanted: Sequence[bytes], skipped: list[str]
+) -> bytes | None:
+    """The candidate's bytes, or None for a file that cannot reference the changed
+    images (not a regular file, or too large and without any of ``wanted``). A file
+    that might reference them but cannot be read fails the whole plan."""
+    try:
+        return candidate.read(limit)
+    except NotRegular as reason:
+        skipped.append(f"{candidate.relative}: {reason}")
+        return None
+    except TooLarge as reason:
+        try:
+            relevant = not wanted or contains_any(candidate.path, wanted)
+        except Unreadable as error:
+            raise EditError(f"{error}; nothing written", file=candidate.relative) from None
+        if relevant:
+            raise EditError(f"{reason}; nothing written", file=candidate.relative) from None
+        skipped.append(f"{candidate.relative}: {reason}")
+        return None
+    except Unreadable as reason:
+        raise EditError(f"{reason}; nothing written", file=candidate.relative) from None
 
 
 def _plan_site(
@@ -432,11 +466,12 @@ def _verify(
         raise refused
 
 
-def write_plan(plan: Plan) -> None:
+def write_plan(plan: Plan) -> list[str]:
     """Write every edited file atomically (temp file + rename), keeping its mode;
-    refuse paths that leave the repo through a symlink."""
+    refuse paths that leave the repo through a symlink. Returns the files written,
+    relative to the repo's resolved root (a symlink's target, once)."""
     root = plan.root.resolve()
-    targets = []
+    targets: dict[Path, FileEdit] = {}
     for edit in plan.edits:
         path = plan.root / edit.path
         real = path.resolve()
@@ -444,9 +479,15 @@ def write_plan(plan: Plan) -> None:
             raise EditError("resolves outside the repository; nothing written", file=edit.path)
         if real.read_bytes().decode("utf-8", errors="replace") != edit.old_text:
             raise EditError("changed on disk while planning; nothing written", file=edit.path)
-        targets.append((real, edit))
-    for real, edit in targets:
+        other = targets.setdefault(real, edit)
+        if other.new_text != edit.new_text:
+            raise EditError(
+                f"{edit.path} and {other.path} are the same file but would be edited"
+                " differently; nothing written"
+            )
+    for real, edit in targets.items():
         _atomic_write(real, edit.new_text)
+    return [real.relative_to(root).as_posix() for real in targets]
 
 
 def _atomic_write(path: Path, text: str) -> None:

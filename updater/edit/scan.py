@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import gc
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,13 @@ from updater.edit.document import (
     parse,
 )
 from updater.edit.model import ScanResult, Skipped
+from updater.edit.reading import (
+    DEFAULT_MAX_FILE_SIZE,
+    Unreadable,
+    kind_of,
+    max_file_size,
+    read_file,
+)
 from updater.edit.site import Site, Skip
 from updater.errors import EditError, UsageError
 
@@ -53,17 +62,17 @@ COMMENTED_OUT = re.compile(
 
 @dataclass(frozen=True)
 class Candidate:
-    path: str  # to open; a str, not a Path: a large repo lists thousands
-    relative: str  # with '/', for messages and reports
+    path: str  # to open: resolved, no symlink; a str, not a Path: a large repo lists thousands
+    relative: str  # with '/', for messages and reports (a symlink's own name)
     explicit: bool = False  # named (or directly under a directory named) by --path
 
     @property
     def name(self) -> str:
         return self.relative.rpartition("/")[2]
 
-    def read(self) -> bytes:
-        with open(self.path, "rb") as stream:
-            return stream.read()
+    def read(self, limit: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
+        """The file's bytes; :class:`~updater.edit.reading.Unreadable` says why not."""
+        return read_file(self.path, limit)
 
 
 def is_candidate_name(name: str) -> bool:
@@ -99,46 +108,100 @@ def candidates(
     root: Path, paths: Sequence[str] = (), skipped: list[Skipped] | None = None
 ) -> Iterator[Candidate]:
     """Every YAML file under ``root`` (or under each of ``paths``), sorted, each once;
-    the files and directories passed over for what they are go into ``skipped``.
+    the files and directories passed over go into ``skipped``, with the reason.
 
-    A file that is a symlink leaving the repo is an error; directory symlinks are not
-    followed (they would make files appear twice or leave the repo).
+    Only regular files are candidates. A symlink to a file inside the repo is read
+    through its target; one that leaves the repo is an error. Dangling symlinks,
+    symlink loops, symlinks to directories, FIFOs, sockets and devices are never opened:
+    each is passed over with the reason. Directory symlinks are not followed
+    (they would make files appear twice or leave the repo).
     """
-    real_root = root.resolve()
-    starts = [_inside(root, real_root, p) for p in paths] if paths else [root]
+    base = Path(os.path.abspath(root))
+    real_root = Path(os.path.realpath(root))
+    starts = [_start(base, real_root, p) for p in paths] if paths else [(base, "", False)]
     seen: set[str] = set()
-    for start in starts:
+    for start, relative, is_file in starts:
         explicit = bool(paths)
-        if start.is_file():
-            found: Iterator[Candidate] = iter([_candidate(root, real_root, start, explicit)])
+        if is_file:
+            found: Iterator[Candidate] = iter([Candidate(str(start), relative, explicit)])
         else:
-            found = _walk(root, real_root, start, explicit, skipped)
+            found = _walk(real_root, start, relative, explicit, skipped)
         for candidate in found:
             if candidate.relative not in seen:
                 seen.add(candidate.relative)
                 yield candidate
 
 
-def _inside(root: Path, real_root: Path, given: str) -> Path:
-    path = (root / given) if not os.path.isabs(given) else Path(given)
-    if not path.exists():
-        raise UsageError(f"--path {given}: no such file or directory in {root}")
-    if not path.resolve().is_relative_to(real_root):
+def _relative(base: Path, real_root: Path, path: Path) -> str:
+    """``path`` relative to the repo: as spelled when it is under ``--repo``, else
+    through its resolved directory (an absolute --path with a relative --repo, or a
+    --repo reached through a symlink)."""
+    if path.is_relative_to(base):
+        return path.relative_to(base).as_posix()
+    real_parent = Path(os.path.realpath(path.parent))
+    if real_parent.is_relative_to(real_root):
+        return (real_parent / path.name).relative_to(real_root).as_posix()
+    return path.as_posix()
+
+
+def _start(base: Path, real_root: Path, given: str) -> tuple[Path, str, bool]:
+    """(where to start, its path relative to the repo, is it one file) for a --path."""
+    path = Path(os.path.normpath(base / given))  # base / an absolute path is that path
+    try:
+        link = os.lstat(path)
+    except OSError:
+        raise UsageError(f"--path {given}: no such file or directory in {base}") from None
+    target = _stat_target(path)
+    if isinstance(target, str):
+        raise UsageError(f"--path {given}: {target}")
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(real_root):
         raise EditError(f"--path {given}: leaves the repository")
-    return path
+    relative = _relative(base, real_root, path)
+    relative = "" if relative == "." else relative
+    if stat.S_ISDIR(target.st_mode):
+        if stat.S_ISLNK(link.st_mode):
+            path = real  # named on purpose: walk where it leads (inside the repo)
+        return path, relative + "/" if relative else "", False
+    if not stat.S_ISREG(target.st_mode):
+        raise UsageError(f"--path {given}: not a regular file ({kind_of(target.st_mode)})")
+    return real, relative, True
+
+
+def _stat_target(path: str | Path) -> os.stat_result | str:
+    """The stat of what ``path`` leads to, or why there is nothing to read there."""
+    try:
+        return os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symlink loop"
+        if error.errno in (errno.ENOENT, errno.ENOTDIR):
+            return f"dangling symlink (to {_link_text(path)})"
+        return f"cannot read: {error.strerror}"
+
+
+def _link_text(path: str | Path) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return "?"
+    return target.encode("unicode_escape").decode("ascii") if not target.isprintable() else target
 
 
 def _walk(
-    root: Path, real_root: Path, start: Path, explicit: bool, skipped: list[Skipped] | None
+    real_root: Path, start: Path, prefix: str, explicit: bool, skipped: list[Skipped] | None
 ) -> Iterator[Candidate]:
-    """os.scandir depth first, sorted: DirEntry answers "symlink? directory?" from the
-    directory listing, where Path objects would stat every file again."""
-    prefix = "" if start == root else start.relative_to(root).as_posix() + "/"
+    """os.scandir depth first, sorted: DirEntry answers "symlink? directory? file?" from
+    the directory listing, where Path objects would stat every file again."""
     stack = [(str(start), prefix, explicit)]
     while stack:
         directory, relative, direct = stack.pop()
-        with os.scandir(directory) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as error:
+            _note(skipped, relative or "./", f"cannot list: {error.strerror}")
+            continue
         if (
             relative == prefix
             and os.path.basename(directory) == "templates"
@@ -156,13 +219,21 @@ def _walk(
                 elif reason:
                     _note(skipped, f"{relative}{entry.name}/", reason)
             elif is_candidate_name(entry.name):
-                reason = file_skip_reason(f"{relative}{entry.name}")
+                shown = f"{relative}{entry.name}"
+                reason = file_skip_reason(shown)
                 if reason is not None:
-                    _note(skipped, f"{relative}{entry.name}", reason)
-                    continue
-                if entry.is_symlink():
-                    _check_link(Path(entry.path), f"{relative}{entry.name}", real_root)
-                yield Candidate(entry.path, f"{relative}{entry.name}", direct)
+                    _note(skipped, shown, reason)
+                elif entry.is_file(follow_symlinks=False):
+                    yield Candidate(entry.path, shown, direct)
+                elif entry.is_symlink():
+                    found = _through_link(entry.path, shown, direct, real_root)
+                    if isinstance(found, Candidate):
+                        yield found
+                    else:
+                        _note(skipped, shown, found)
+                else:
+                    kind = kind_of(entry.stat(follow_symlinks=False).st_mode)
+                    _note(skipped, shown, f"not a regular file ({kind})")
         stack.extend(reversed(subdirectories))
 
 
@@ -171,20 +242,28 @@ def _note(skipped: list[Skipped] | None, relative: str, reason: str) -> None:
         skipped.append(Skipped(relative, 0, "", reason))
 
 
-def _check_link(path: Path, relative: str, real_root: Path) -> None:
-    if not path.resolve().is_relative_to(real_root):
-        raise EditError(f"{relative}: symlink leaves the repository ({os.readlink(path)})")
-
-
-def _candidate(root: Path, real_root: Path, path: Path, explicit: bool) -> Candidate:
-    relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    if path.is_symlink():
-        _check_link(path, relative, real_root)
-    return Candidate(path=str(path), relative=relative, explicit=explicit)
+def _through_link(path: str, shown: str, explicit: bool, real_root: Path) -> Candidate | str:
+    """The candidate a file symlink leads to, or why there is none."""
+    target = _stat_target(path)
+    if isinstance(target, str):
+        return target
+    real = os.path.realpath(path)
+    if not Path(real).is_relative_to(real_root):
+        raise EditError(f"symlink leaves the repository ({_link_text(path)})", file=shown)
+    if stat.S_ISDIR(target.st_mode):
+        return "symlink to a directory, not followed"
+    if not stat.S_ISREG(target.st_mode):
+        return f"symlink to {kind_of(target.st_mode)}"
+    return Candidate(real, shown, explicit)
 
 
 def load(candidate: Candidate, raw: bytes | None = None) -> Document:
-    data = candidate.read() if raw is None else raw
+    if raw is None:
+        try:
+            raw = candidate.read(max_file_size())
+        except Unreadable as reason:
+            raise EditError(str(reason), file=candidate.relative) from None
+    data = raw
     document = parse(decode(data, candidate.relative), candidate.relative)
     return dataclasses.replace(document, source=candidate.path)
 
@@ -326,12 +405,15 @@ def scan_repo(
     root: Path, paths: Sequence[str] = (), *, workers: int = 1, skipped: bool = True
 ) -> ScanResult:
     """Every reference under ``root``; with ``workers`` > 1 on a large repo, the files
-    are split into contiguous runs, one per process (so the order stays the same)."""
+    are split into contiguous runs, one per process (so the order stays the same).
+    With ``skipped``, what was passed over (see :func:`candidates`, and files above the
+    size limit) is listed with the reason."""
+    limit = max_file_size()
     passed_over: list[Skipped] = []
     found = list(candidates(root, paths, passed_over if skipped else None))
     chunks = _chunks(found, workers if len(found) >= PARALLEL_MIN_FILES else 1)
     if len(chunks) == 1 or not _can_fork():
-        result = scan_candidates(found, skipped)
+        result = scan_candidates(found, skipped, limit)
         result.skipped[:0] = passed_over
         return result
     import multiprocessing
@@ -339,8 +421,8 @@ def scan_repo(
 
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
-        futures = [pool.submit(scan_candidates, chunk, skipped) for chunk in chunks[1:]]
-        result = scan_candidates(chunks[0], skipped)
+        futures = [pool.submit(scan_candidates, c, skipped, limit) for c in chunks[1:]]
+        result = scan_candidates(chunks[0], skipped, limit)
         for future in futures:
             part = future.result()
             result.references.extend(part.references)
@@ -360,11 +442,18 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def scan_candidates(found: Sequence[Candidate], skipped: bool = True) -> ScanResult:
+def scan_candidates(
+    found: Sequence[Candidate], skipped: bool = True, limit: int = DEFAULT_MAX_FILE_SIZE
+) -> ScanResult:
     result = ScanResult()
     with gc_paused():
         for candidate in found:
-            raw = candidate.read()
+            try:
+                raw = candidate.read(limit)
+            except Unreadable as reason:
+                if skipped:
+                    result.skipped.append(Skipped(candidate.relative, 0, "", str(reason)))
+                continue
             if not any(needle in raw for needle in SCAN_NEEDLES):
                 continue
             document = read_document(candidate, raw)
