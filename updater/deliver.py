@@ -373,8 +373,7 @@ def _push(
             return DeliveryResult(
                 plan=plan, mode=request.mode, branch=base, base=base, attempts=attempt - 1
             )
-        write_plan(plan)
-        files = [edit.path for edit in plan.edits]
+        files = write_plan(plan)  # real paths: a symlinked file is committed at its target
         sha = _commit(checkout, plan, files, options, base=base)
         result = checkout.push(sha, base)
         if result.ok:
@@ -447,8 +446,7 @@ def _pull_request(
             pull_request_number=existing.number if existing else None,
             pull_request_action="unchanged" if existing else None,
         )
-    write_plan(plan)
-    files = [edit.path for edit in plan.edits]
+    files = write_plan(plan)  # real paths: a symlinked file is committed at its target
     sha = _commit(checkout, plan, files, options, base=base)
     tree, _ = checkout.tree_and_parents(sha)
 

@@ -10,6 +10,7 @@ every message this module raises goes through :class:`Redactor` first.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -386,7 +387,7 @@ def clone(
         if status != 0:
             raise GitError(redact(f"cannot clone {redact_url(url)}: {_clone_reason(err, branch)}"))
         if paths:
-            patterns = [p.strip("/") for p in paths]
+            patterns = _with_link_targets(checkout, [p.strip("/") for p in paths])
             kinds = checkout.git("ls-tree", "HEAD", "--", *patterns).splitlines()
             trees = {ln.split("\t", 1)[1] for ln in kinds if ln.split()[1] == "tree"}
             if all(p in trees for p in patterns):
@@ -401,6 +402,30 @@ def clone(
         raise
     checkout.workdir = workdir
     return checkout
+
+
+def _with_link_targets(checkout: Checkout, patterns: list[str]) -> list[str]:
+    """Sparse paths plus the in-repo targets of the symlinks under them (a symlinked
+    kustomization.yaml in an overlay), so a sparse clone reads what a full one does."""
+    wanted = list(patterns)
+    todo = list(patterns)
+    for _ in range(8):  # links to links, bounded
+        if not todo:
+            break
+        listing = checkout.git("ls-tree", "-r", "-z", "HEAD", "--", *todo)
+        todo = []
+        for entry in listing.split("\0"):
+            if not entry.startswith("120000 "):
+                continue
+            meta, path = entry.split("\t", 1)
+            target = checkout.git("cat-file", "blob", meta.split()[2])
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+            if target.startswith("/") or joined == ".." or joined.startswith("../"):
+                continue  # leaves the repo: the file walker refuses it
+            if not any(joined == w or joined.startswith(w + "/") for w in wanted):
+                wanted.append(joined)
+                todo.append(joined)
+    return wanted
 
 
 def _clone_reason(stderr: str, branch: str | None) -> str:
