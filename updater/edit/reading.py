@@ -3,7 +3,7 @@
 A config repo is untrusted input. A FIFO named ``*.yaml`` would block a plain ``open``
 forever and a device could have side effects, so a file is opened non-blocking and
 without following a symlink, and its type is checked on the open descriptor before a
-byte is read. A file above the size limit is never read whole: parsing costs about 70
+byte is read. A file above the size limit is never read whole: parsing costs tens of
 bytes of memory per byte of YAML.
 """
 
