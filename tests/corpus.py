@@ -12,6 +12,11 @@ CORPUS = SHARED / "corpus"
 
 def corpus_files() -> list[tuple[Path, str]]:
     """(file in the corpus, its original repo-relative path prefixed by owner__repo)."""
+    return [(source, relative) for source, relative in listed_files() if source.exists()]
+
+
+def listed_files() -> list[tuple[Path, str]]:
+    """Every file SOURCES.md lists, present or not (a test fails on a missing one)."""
     rows: list[tuple[Path, str]] = []
     if not CORPUS.is_dir():
         return rows  # the tests that need it are marked needs("corpus")
@@ -21,9 +26,7 @@ def corpus_files() -> list[tuple[Path, str]]:
             continue
         category, repo, path = cells[0], cells[1], cells[2]
         flat = f"{repo.replace('/', '__')}__{path.replace('/', '__')}"
-        source = CORPUS / category / flat
-        if source.exists():
-            rows.append((source, f"{repo.replace('/', '__')}/{path}"))
+        rows.append((CORPUS / category / flat, f"{repo.replace('/', '__')}/{path}"))
     return rows
 
 

@@ -113,3 +113,23 @@ def test_skipped_entries_in_scan_output(tmp_path: Path) -> None:
         "skipped": "CI file, not deployed configuration",
         "value": "",
     } in data
+
+
+def test_argo_values_in_a_block_scalar_are_listed(tmp_path: Path) -> None:
+    app = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+spec:
+  source:
+    helm:
+      values: |
+        api:
+          repository: ghcr.io/acme/api
+          tag: 1.4.2
+"""
+    make_repo(tmp_path, {"app.yaml": app})
+    result = scan_repo(tmp_path)
+    assert result.references == []
+    assert [(s.line, s.reason) for s in result.skipped] == [
+        (6, "values in a block scalar (embedded YAML)")
+    ]

@@ -223,3 +223,65 @@ def test_global_image_registry_empty_leaves_the_block_registry(tmp_path: Path) -
     make_repo(tmp_path, {"values.yaml": before})
     [found] = scan_repo(tmp_path).references
     assert found.repository == "docker.io/acme/api"
+
+
+ARGO_EVENTS = """\
+configs:
+  nats:
+    versions:
+      - version: 2.10.10
+        natsImage: nats:2.10.10
+        metricsExporterImage: natsio/prometheus-nats-exporter:0.14.0
+        configReloaderImage: "natsio/nats-server-config-reloader:0.14.0@sha256:%s"
+        startCommand: /nats-server
+  plain:
+    sidecarImage: busybox
+    templatedImage: "{{ .Values.image }}:1"
+    workerImage: ghcr.io/acme/worker
+    workerImageTag: "1.0"
+    agentImage: ghcr.io/acme/agent
+    agentTag: v3
+""" % ("a" * 64)
+
+
+def test_keys_named_like_images_with_a_tag_are_references(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"values.yaml": ARGO_EVENTS})
+    found = {r.yaml_path: (r.repository, r.tag) for r in scan_repo(tmp_path).references}
+    base = "configs.nats.versions[0]"
+    assert found == {
+        f"{base}.natsImage": ("docker.io/library/nats", "2.10.10"),
+        f"{base}.metricsExporterImage": ("docker.io/natsio/prometheus-nats-exporter", "0.14.0"),
+        f"{base}.configReloaderImage": ("docker.io/natsio/nats-server-config-reloader", "0.14.0"),
+        "configs.plain.workerImage": ("ghcr.io/acme/worker", "1.0"),
+        "configs.plain.agentImage": ("ghcr.io/acme/agent", "v3"),
+    }
+    after = edited(
+        tmp_path,
+        ARGO_EVENTS,
+        "nats:2.10.11",
+        "ghcr.io/acme/worker:1.1",
+        "ghcr.io/acme/agent:v4",
+        name="values.yaml",
+    )
+    assert after == ARGO_EVENTS.replace("nats:2.10.10", "nats:2.10.11").replace(
+        '"1.0"', '"1.1"'
+    ).replace("v3", "v4")
+
+
+def test_ignore_comment_takes_a_reference_out(tmp_path: Path) -> None:
+    before = (
+        "tools:\n  linterImage: ghcr.io/acme/lint:1.0  # updater: ignore\n"
+        "image:  # updater: ignore\n  repository: ghcr.io/acme/lint\n  tag: '1.0'\n"
+        "app:\n  image: ghcr.io/acme/lint:1.0\n"
+    )
+    make_repo(tmp_path, {"values.yaml": before})
+    result = scan_repo(tmp_path)
+    assert [r.yaml_path for r in result.references] == ["app.image"]
+    assert [(s.line, s.reason) for s in result.skipped] == [
+        (2, "ignored (# updater: ignore)"),
+        (4, "ignored (# updater: ignore)"),
+    ]
+    after = edited(tmp_path, before, "ghcr.io/acme/lint:2.0", name="values.yaml")
+    assert after == before.replace(
+        "app:\n  image: ghcr.io/acme/lint:1.0", "app:\n  image: ghcr.io/acme/lint:2.0"
+    )

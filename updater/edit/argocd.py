@@ -76,7 +76,8 @@ def find_in_source(document: Document, source: Node, path: str) -> Iterator[Site
         for found in helm.find(document, values_object, f"{prefix}helm.valuesObject"):
             yield _as_argocd(found)
     values = get(helm_node, "values")
-    if is_string(values) and is_scalar(values) and "image" in values.value:
+    if is_string(values) and is_scalar(values) and values.value.strip():
+        # Listed whatever it holds: a reader cannot tell it names no image.
         yield Skip(document.path, line_of(values), "", "values in a block scalar (embedded YAML)")
 
 

@@ -53,6 +53,10 @@ SKIPPED_FILE_REASONS = {
 CI_FILE = "CI file, not deployed configuration"
 CHART_TEMPLATES = "Helm chart templates (Go templates, not YAML to edit)"
 GO_TEMPLATE = "Go template, not YAML to edit"
+# A line comment that takes a reference out (a key read as an image that is not one).
+IGNORE_NEEDLE = "updater:"
+IGNORE_COMMENT = re.compile(r"#[ \t]*updater:[ \t]*ignore\b")
+IGNORED = "ignored (# updater: ignore)"
 HELM_RELEASE_GROUP = "helm.toolkit.fluxcd.io"
 # "# image: nginx:1.25" and friends: worth telling a user why scan did not list them.
 COMMENTED_OUT = re.compile(
@@ -301,6 +305,7 @@ def _template_action_line(document: Document) -> int:
     config file has: the line of the first one, or 0."""
     stack = list(document.roots)
     seen: set[int] = set()
+    lines: list[int] = []
     while stack:
         node = stack.pop()
         if id(node) in seen:
@@ -309,11 +314,11 @@ def _template_action_line(document: Document) -> int:
         if is_mapping(node):
             for key, value in node.value:
                 if is_mapping(key):
-                    return int(key.start_mark.line) + 1
+                    lines.append(int(key.start_mark.line) + 1)
                 stack.append(value)
         elif is_sequence(node):
             stack.extend(node.value)
-    return 0
+    return min(lines, default=0)
 
 
 def find_all(document: Document, file_name: str, *, commented: bool = True) -> list[Site | Skip]:
@@ -338,10 +343,32 @@ def find_all(document: Document, file_name: str, *, commented: bool = True) -> l
     for root in document.roots:
         add(_root_sites(document, root, file_name))
     add(markers.find(document))
+    if IGNORE_NEEDLE in document.text:
+        found = _drop_ignored(document, found)
     for match in COMMENTED_OUT.finditer(document.text) if commented else ():
         line = document.text.count("\n", 0, match.start()) + 1
         found.append(Skip(document.path, line, match.group(1), "commented out"))
     return found
+
+
+def _drop_ignored(document: Document, found: list[Site | Skip]) -> list[Site | Skip]:
+    """``# updater: ignore`` on a line of a reference (or on the key line just above an
+    image block) takes that reference out of scan, set-image and poll."""
+    lines = {
+        document.text.count("\n", 0, match.start()) + 1
+        for match in IGNORE_COMMENT.finditer(document.text)
+    }
+    kept: list[Site | Skip] = []
+    for item in found:
+        if isinstance(item, Site):
+            marked = {int(f.node.start_mark.line) + 1 for f in item.fields.values()}
+            if item.mapping is not None:
+                marked.add(int(item.mapping.start_mark.line))  # the line above, 1-based
+            if marked & lines:
+                kept.append(Skip(item.file, item.line, item.image, IGNORED))
+                continue
+        kept.append(item)
+    return kept
 
 
 def _root_sites(document: Document, root: Node, file_name: str) -> Iterator[Site | Skip]:
