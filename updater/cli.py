@@ -174,6 +174,59 @@ def pop_delivery(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != () and v is not False}
 
 
+class VerifyRenderCommand(click.Command):
+    """A command taking ``--verify-render`` as a flag and ``--verify-render=strict`` as
+    its strict form (click's optional-value options would swallow the IMAGE that
+    follows a bare flag)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rewritten: list[str] = []
+        for number, arg in enumerate(args):
+            if arg == "--":
+                rewritten += args[number:]
+                break
+            if arg.startswith("--verify-render="):
+                rewritten += ["--verify-render-mode", arg.partition("=")[2]]
+            else:
+                rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
+
+
+def render_options(func: F) -> F:
+    """--verify-render[=strict], --kustomize-bin, --helm-bin. The command receives them
+    as one keyword, ``verify``: an ``updater.render.VerifyOptions`` or None."""
+    options = [
+        click.option(
+            "--verify-render", "verify_render", is_flag=True, default=False,
+            help="Render the kustomize roots and Helm charts the change touches, before and"
+            " after, and refuse (exit 3) anything but the asked image updates."
+            " --verify-render=strict also fails when something cannot be rendered.",
+        ),
+        click.option("--verify-render-mode", type=click.Choice(["on", "strict", "off"]),
+                     hidden=True),
+        click.option("--kustomize-bin", metavar="PATH",
+                     help="kustomize or kubectl for --verify-render (default: from PATH)."),
+        click.option("--helm-bin", metavar="PATH",
+                     help="helm for --verify-render (default: from PATH)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def pop_render(kwargs: dict[str, Any]) -> Any:
+    """Take the render options out of a command's keyword arguments."""
+    flag = kwargs.pop("verify_render", False)
+    mode = kwargs.pop("verify_render_mode", None) or ("on" if flag else "off")
+    kustomize_bin = kwargs.pop("kustomize_bin", None)
+    helm_bin = kwargs.pop("helm_bin", None)
+    if mode == "off":
+        return None
+    from updater.render import VerifyOptions
+
+    return VerifyOptions(mode=mode, kustomize_bin=kustomize_bin, helm_bin=helm_bin)
+
+
 def timeout_option(func: F) -> F:
     """``--timeout SECONDS`` (or ``UPDATER_TIMEOUT``): the whole run's deadline, which every
     network wait (registry, git, forge) is cut to."""
@@ -231,7 +284,7 @@ def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool, timeou
     )
 
 
-@cli.command("set-image")
+@cli.command("set-image", cls=VerifyRenderCommand)
 @click.option("--repo", default=".", show_default=True, help="Config repo: a directory or a URL.")
 @click.option("--path", "paths", multiple=True, help="Only edit under this path (repeatable).")
 @mode_options
@@ -247,6 +300,7 @@ def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool, timeou
     help='Also update fields marked # {"$imagepolicy": "NS:NAME"} (repeatable).',
 )
 @delivery_options
+@render_options
 @timeout_option
 @click.argument("images", nargs=-1, required=True)
 def set_image(
@@ -265,6 +319,7 @@ def set_image(
     from updater.commands import set_image as command
 
     delivery = pop_delivery(options)
+    verify = pop_render(options)
 
     run_command(
         lambda: command.run(
@@ -277,6 +332,7 @@ def set_image(
                 as_json=as_json,
                 aliases=aliases,
                 delivery=delivery,
+                verify=verify,
             )
         ),
         timeout,
@@ -284,7 +340,7 @@ def set_image(
     )
 
 
-@cli.command()
+@cli.command(cls=VerifyRenderCommand)
 @click.option(
     "--config", "config_path", metavar="FILE",
     help="Polling config (default: .image-updater.yaml at the root of a local --repo).",
@@ -297,6 +353,7 @@ def set_image(
     help="Registry lookups at once.",
 )  # fmt: skip
 @delivery_options
+@render_options
 @timeout_option
 @click.pass_context
 def poll(
@@ -319,6 +376,7 @@ def poll(
 
     given = ctx.get_parameter_source("mode") not in (None, ParameterSource.DEFAULT)
     delivery = pop_delivery(options)
+    verify = pop_render(options)
     run_command(
         lambda: command.run(
             command.PollRequest(
@@ -328,6 +386,7 @@ def poll(
                 as_json=as_json,
                 delivery=delivery,
                 workers=workers,
+                verify=verify,
             )
         ),
         timeout,

@@ -119,7 +119,10 @@ def pull_request_body(plan: Plan, *, base: str, images: tuple[str, ...] = ()) ->
     lines += ["", "<details><summary>Changed values</summary>", ""]
     for r in plan.records:
         lines.append(f"- `{r.file}:{r.line}` `{r.yaml_path}`: `{r.old}` -> `{r.new}`")
-    lines += ["", "</details>", ""]
+    lines += ["", "</details>"]
+    from updater.render import markdown_section  # what will deploy, when --verify-render ran
+
+    lines += [*markdown_section(plan), ""]
     marker = json.dumps({"images": sorted(images), "base": base}, sort_keys=True)
     lines.append(f"<!-- {PROPOSAL_MARKER}: {marker} -->")
     lines.append("*Opened by gitops-updater. Rerunning it updates this pull request.*")

@@ -103,6 +103,18 @@ def _lookup_result(lookup: dict[str, Any]) -> str:
     return "no candidate tag"
 
 
+def _rendered(result: CliResult) -> list[str]:
+    """``--verify-render``'s lines: what deploys, what was not verified, what failed (the
+    report's ``render``, or the error's when the check refused the change)."""
+    render = result.report.get("render")
+    error = result.report.get("error")
+    if not isinstance(render, dict) and isinstance(error, dict):
+        render = error.get("render")
+    if not isinstance(render, dict):
+        return []
+    return _strings(render.get("summary")) + _strings(render.get("failures"))
+
+
 def _title(settings: Settings | None) -> str:
     if settings is None:
         return "gitops-updater"
@@ -144,6 +156,10 @@ def markdown(result: CliResult, settings: Settings | None) -> str:
         found = _listed(result, key)
         if found:
             lines += [f"<p>{heading}: " + ", ".join(_code(ref) for ref in found) + "</p>", ""]
+    rendered = _rendered(result)
+    if rendered:
+        items = "".join(f"<li>{_code(line)}</li>" for line in rendered)
+        lines += [f"<p>Rendered:</p><ul>{items}</ul>", ""]
     url = result.delivered("pull_request_url")
     if url:
         action = result.delivered("pull_request_action")
@@ -177,6 +193,7 @@ def plain(result: CliResult, settings: Settings | None) -> str:
         found = _listed(result, key)
         if found:
             lines.append(f"  {heading}: {', '.join(found)}")
+    lines += [f"  rendered: {line}" for line in _rendered(result)]
     for key, heading in (
         ("pull_request_url", "pull/merge request"),
         ("commit_sha", "commit"),

@@ -39,6 +39,7 @@ class PollRequest:
     as_json: bool = False
     delivery: dict[str, Any] = field(default_factory=dict)
     workers: int = 8
+    verify: Any = None  # updater.render.VerifyOptions for --verify-render, else None
 
 
 @dataclass
@@ -246,13 +247,27 @@ def run(request: PollRequest) -> int:
     with RegistryClient(config.registries, workers=request.workers) as client:
         lookups = look_up_all(client, config.images, request.workers)
         result: DeliveryResult | None = None
+        checked = None
         if any(lookup.choice is not None for lookup in lookups):
-            result = deliver(
-                DeliveryRequest(
-                    repo=request.repo, mode=mode, paths=_delivery_paths(lookups), options=options
-                ),
-                make_planner(lookups, client),
-            )
+            make_plan = make_planner(lookups, client)
+            if request.verify is not None:
+                from updater.render import CheckedPlanner, RenderCheckError
+
+                make_plan = checked = CheckedPlanner(make_plan, request.verify)
+            try:
+                result = deliver(
+                    DeliveryRequest(
+                        repo=request.repo,
+                        mode=mode,
+                        paths=_delivery_paths(lookups),
+                        options=options,
+                    ),
+                    make_plan,
+                )
+            except Exception as error:
+                if checked is not None and isinstance(error, RenderCheckError):
+                    _print_refusal(error, lookups, as_json=request.as_json)
+                raise
         rate_limits = {host: limit.as_json() for host, limit in client.rate_limits.items()}
     failures = [lookup for lookup in lookups if lookup.error is not None]
     if request.as_json:
@@ -262,16 +277,36 @@ def run(request: PollRequest) -> int:
             "delivery": result.as_json() if result is not None else None,
             "registries": rate_limits,
         }
+        if checked is not None and checked.verification is not None:
+            report["render"] = checked.verification.as_json()
         report["failed"] = len(failures)
         click.echo(json.dumps(report, indent=2))
     else:
         _print_text(lookups, result)
+        if checked is not None and checked.verification is not None:
+            for line in checked.verification.summary_lines():
+                shown = line if line.startswith("not verified") else f"rendered {line}"
+                click.echo(shown, err=True)
     for lookup in failures:
         click.echo(f"updater: error: {lookup.error}", err=True)
     if not failures:
         return 0
     codes = {lookup.error.exit_code for lookup in failures if lookup.error is not None}
     return codes.pop() if len(codes) == 1 else 1
+
+
+def _print_refusal(error: Any, lookups: list[Lookup], *, as_json: bool) -> None:
+    """A failed render check: the report (with its ``render`` key) or the rendered diff."""
+    if as_json:
+        report = {
+            "images": [lookup.as_json() for lookup in lookups],
+            "plan": plan_json(error.plan),
+            "delivery": None,
+            "render": error.verification.as_json(),
+        }
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(error.details, err=True, nl=False)
 
 
 def _print_text(lookups: list[Lookup], result: DeliveryResult | None) -> None:

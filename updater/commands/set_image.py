@@ -29,6 +29,7 @@ class SetImageRequest:
     as_json: bool = False
     aliases: tuple[str, ...] = ()
     delivery: dict[str, Any] = field(default_factory=dict)
+    verify: Any = None  # updater.render.VerifyOptions for --verify-render, else None
 
 
 def parse_changes(images: tuple[str, ...], aliases: tuple[str, ...]) -> list[Change]:
@@ -66,22 +67,51 @@ def make_planner(changes: list[Change], paths: tuple[str, ...], allow_no_match: 
 
 def run(request: SetImageRequest) -> int:
     changes = parse_changes(request.images, request.aliases)
-    result = deliver(
-        DeliveryRequest(
-            repo=request.repo, mode=request.mode, paths=request.paths, options=request.delivery
-        ),
-        make_planner(changes, request.paths, request.allow_no_match),
-    )
-    print_result(result, as_json=request.as_json)
+    make_plan = make_planner(changes, request.paths, request.allow_no_match)
+    checked = None
+    if request.verify is not None:
+        from updater.render import CheckedPlanner, RenderCheckError
+
+        make_plan = checked = CheckedPlanner(make_plan, request.verify)
+    try:
+        result = deliver(
+            DeliveryRequest(
+                repo=request.repo, mode=request.mode, paths=request.paths, options=request.delivery
+            ),
+            make_plan,
+        )
+    except Exception as error:
+        if checked is not None and isinstance(error, RenderCheckError):
+            print_refusal(error, as_json=request.as_json)
+        raise
+    print_result(result, as_json=request.as_json, checked=checked)
     return 0
 
 
-def print_result(result: DeliveryResult, *, as_json: bool) -> None:
+def print_refusal(error: Any, *, as_json: bool) -> None:
+    """A failed render check: the report (with its ``render`` key) or the rendered diff."""
+    if as_json:
+        report = plan_json(error.plan)
+        report["render"] = error.verification.as_json()
+        report["delivery"] = None
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(error.details, err=True, nl=False)
+
+
+def print_result(result: DeliveryResult, *, as_json: bool, checked: Any = None) -> None:
+    verification = checked.verification if checked is not None else None
     if as_json:
         report = plan_json(result.plan)
+        if verification is not None:
+            report["render"] = verification.as_json()
         report["delivery"] = result.as_json()
         click.echo(json.dumps(report, indent=2))
         return
+    if verification is not None:
+        for line in verification.summary_lines():
+            click.echo(f"rendered {line}" if not line.startswith("not verified") else line,
+                       err=True)  # fmt: skip
     if result.mode == "dry-run":
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         click.echo(render_diff(result.plan, color=color), nl=False)
