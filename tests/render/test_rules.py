@@ -190,3 +190,23 @@ def test_keys_and_summaries() -> None:
     assert ObjectKey("v1", "Pod", "ns", "p").short == "Pod/p"
     assert versions("a:1", "b:2") == "a:1 → b:2"
     assert versions("a:1", f"a:1@{DIGEST}") == f"1 → 1@{DIGEST[:19]}"
+
+
+def test_each_image_is_matched_to_its_own_change() -> None:
+    # two images asked with the same tag: neither may vouch for the other, and an image
+    # not asked for that lands on the same tag is refused
+    before = deployment("ghcr.io/acme/api:1.4.2", init="ghcr.io/acme/tools:1.4.2")
+    after = deployment("ghcr.io/acme/api:2.0.0", init="ghcr.io/acme/tools:2.0.0")
+    records = [record("ghcr.io/acme/api:1.4.2", "ghcr.io/acme/api:2.0.0")]
+    verdict = judge(before, after, "ghcr.io/acme/api:2.0.0", records=records)
+    assert [r.describe() for r in verdict.refused] == [
+        "Deployment/api spec.template.spec.initContainers[0].image: image ghcr.io/acme/tools:1.4.2"
+        " → ghcr.io/acme/tools:2.0.0 is not what was asked (ghcr.io/acme/api:2.0.0)"
+    ]
+    both = judge(
+        before, after, "ghcr.io/acme/api:2.0.0", "ghcr.io/acme/tools:2.0.0", records=records
+    )
+    assert sorted(str(i.change) for i in both.images) == [
+        "ghcr.io/acme/api:2.0.0",
+        "ghcr.io/acme/tools:2.0.0",
+    ]

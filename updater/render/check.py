@@ -148,11 +148,16 @@ def _wants(changes: Sequence[Change], records: Iterable[Record]) -> list[_Want]:
     return wants
 
 
-def _matches(want: _Want, old: ImageRef | None, new: ImageRef) -> bool:
+def _matches(want: _Want, old: ImageRef | None, new: ImageRef, *, mirror: bool) -> bool:
+    """``new`` is what ``want`` asked: on its repository, or (``mirror``) on the
+    repository the root already pulled it from, a mirror with the same last path part."""
     change = want.change
-    if new.repository != want.target and not (
-        want.claimed and old is not None and old.repository == new.repository
-    ):
+    if mirror:
+        if not (want.claimed and old is not None and old.repository == new.repository):
+            return False
+        if new.path.rpartition("/")[2] != want.target.rpartition("/")[2]:
+            return False
+    elif new.repository != want.target:
         return False
     if change.tag is not None and change.tag != "*" and new.tag != change.tag:
         return False
@@ -208,20 +213,22 @@ def _image(
         return Refusal(difference, f"renders an invalid image reference: {error}")
     old = split_reference(old_text) if old_text else None
     container, role = _container(after.get(difference.key), difference.path)
-    for want in wants:
-        if _matches(want, old, new):
-            verdict.images.append(
-                ImageChange(
-                    difference.key,
-                    difference.path,
-                    old_text or "",
-                    new_text,
-                    container,
-                    role,
-                    want.change,
-                )
+    found = next((w for w in wants if _matches(w, old, new, mirror=False)), None)
+    if found is None and not any(old and old.repository == w.target for w in wants):
+        found = next((w for w in wants if _matches(w, old, new, mirror=True)), None)
+    if found is not None:
+        verdict.images.append(
+            ImageChange(
+                difference.key,
+                difference.path,
+                old_text or "",
+                new_text,
+                container,
+                role,
+                found.change,
             )
-            return None
+        )
+        return None
     asked = ", ".join(str(w.change) for w in wants) or "nothing"
     shown = f"{old_text} → {new_text}" if old_text else f"new image {new_text}"
     return Refusal(difference, f"image {shown} is not what was asked ({asked})")
