@@ -53,6 +53,8 @@ def lay_out(case: dict[str, Any], target: Path) -> Path:
     if case["kind"] == "helm":
         chart = f"charts/{case['name']}"
         shutil.copytree(CHARTS / case["dir"], target / chart, symlinks=True)
+        if not case["values"] and not case["set"]:
+            return target  # the chart's own values: the chart itself is the root
         helm: dict[str, Any] = {"releaseName": "corpus"}
         if case["values"]:
             helm["valueFiles"] = list(case["values"])

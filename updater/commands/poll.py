@@ -296,16 +296,9 @@ def run(request: PollRequest) -> int:
 
 
 def _print_refusal(error: Any, lookups: list[Lookup], *, as_json: bool) -> None:
-    """A failed render check: the report (with its ``render`` key) or the rendered diff."""
-    if as_json:
-        report = {
-            "images": [lookup.as_json() for lookup in lookups],
-            "plan": plan_json(error.plan),
-            "delivery": None,
-            "render": error.verification.as_json(),
-        }
-        click.echo(json.dumps(report, indent=2))
-    else:
+    """A failed render check shows the rendered diff (with --json, the error's report
+    carries the render results instead)."""
+    if not as_json:
         click.echo(error.details, err=True, nl=False)
 
 

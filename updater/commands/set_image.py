@@ -89,13 +89,9 @@ def run(request: SetImageRequest) -> int:
 
 
 def print_refusal(error: Any, *, as_json: bool) -> None:
-    """A failed render check: the report (with its ``render`` key) or the rendered diff."""
-    if as_json:
-        report = plan_json(error.plan)
-        report["render"] = error.verification.as_json()
-        report["delivery"] = None
-        click.echo(json.dumps(report, indent=2))
-    else:
+    """A failed render check shows the rendered diff (with --json, the error's report
+    carries the render results instead)."""
+    if not as_json:
         click.echo(error.details, err=True, nl=False)
 
 

@@ -166,6 +166,10 @@ class RenderCheckError(EditError):
         self.verification = verification
         self.plan = plan
 
+    def as_json(self) -> dict[str, Any]:
+        """With ``--json`` the refusal carries the whole render report."""
+        return {**super().as_json(), "render": self.verification.as_json()}
+
     @property
     def details(self) -> str:
         """The rendered diffs and every reason, for people (stderr)."""
