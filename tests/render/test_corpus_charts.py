@@ -28,12 +28,9 @@ pytestmark = pytest.mark.slow
 # unmatched. The contract (correct or refused, nothing written on refusal) still holds
 # for them; only IncompleteCase is expected, so a fix turns them into XPASS failures.
 KNOWN: dict[str, str] = {
-    "traefik": "bug 3: a null `tag:` cannot be set, so only values the chart never reads"
-    " change and the render check refuses (the image comes from appVersion)",
-    "node-feature-discovery": "bug 3: a bare `tag:` (null) in values.yaml cannot be set",
-    "otel-opentelemetry-operator": "bug 4: Go-templated YAML under conf/crds aborts the scan",
-    "cert-manager": "shape: image.registry + imageNamespace + name, with a missing tag:,"
-    " is not found (4 of 5 images referenced nowhere)",
+    "traefik": "image.registry, image.repository and image.tag are all null (the templates"
+    " default them, the tag to appVersion), so the scan finds only keys the chart never"
+    " reads and the render check refuses",
 }
 
 

@@ -291,3 +291,42 @@ def _short(value: Any) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = text.replace("\n", "\\n")
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def stale(
+    after: dict[ObjectKey, Any], changes: Sequence[Change], records: Iterable[Record]
+) -> list[str]:
+    """Containers that still run another version of an image the root's files were
+    edited for (an overlay pinning its own tag, an Application parameter): not a
+    failure, but what a reviewer must see."""
+    claimed = {r.repository for r in records}
+    wanted = {c.repository: c for c in changes if c.repository in claimed and not c.new_name}
+    lines = []
+    for key, obj in after.items():
+        for path, text in _container_images(obj, ()):
+            ref = split_reference(text)
+            change = wanted.get(normalise_name(ref.name))
+            if change is None:
+                continue
+            if (change.tag is None or ref.tag == change.tag) and (
+                change.digest is None or ref.digest == change.digest
+            ):
+                continue
+            container, role = _container(obj, path)
+            where = f"{role} {container}" if role else dotted(path)
+            lines.append(f"{key.short} {where} still runs {text}")
+    return lines
+
+
+def _container_images(node: Any, path: tuple[str | int, ...]) -> Iterable[tuple[Any, str]]:
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name in CONTAINER_LISTS and isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, dict) and isinstance(item.get("image"), str):
+                        yield (*path, name, index, "image"), item["image"]
+            else:
+                yield from _container_images(value, (*path, name))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _container_images(item, (*path, index))

@@ -19,7 +19,7 @@ from updater.edit.model import Plan, Record
 from updater.errors import EditError
 from updater.reference import Change
 from updater.render import tools
-from updater.render.check import ImageChange, Verdict, classify
+from updater.render.check import ImageChange, Verdict, classify, stale
 from updater.render.inputs import helm_inputs, kustomize_overrides
 from updater.render.objects import RenderedOutputError, diff, parse
 from updater.render.roots import Discovery, Root, discover
@@ -58,6 +58,7 @@ class RootResult:
     seconds: float = 0.0
     rendered_diff: str = ""
     ignored: int = 0  # values that differ between two renders of the same input
+    stale: list[str] = field(default_factory=list)  # containers left at another version
 
     @property
     def images(self) -> list[ImageChange]:
@@ -95,6 +96,8 @@ class Verification:
         for result in self.results:
             for image in result.images:
                 lines.append(f"{result.root.label}: {image.describe()}")
+        for result in self.results:
+            lines += [f"{result.root.label}: unchanged: {line}" for line in result.stale]
         lines += [f"not verified: {line}" for line in self.not_verified]
         return lines
 
@@ -149,6 +152,7 @@ def _result_json(result: RootResult) -> dict[str, Any]:
         ],
         "refused": [r.describe() for r in (verdict.refused if verdict else [])],
         "ignored_random": result.ignored,
+        "unchanged": result.stale,
     }
 
 
@@ -378,6 +382,7 @@ def _judge(
     records = [r for r in plan.records if r.file in root.files]
     verdict = classify(differences, old_objects, new_objects, plan.changes, records)
     result.verdict = verdict
+    result.stale = stale(new_objects, plan.changes, records)
     if verdict.refused:
         # Charts that generate passwords or certificates render differently every time:
         # what differs between two renders of the same input is not the edit's doing.
