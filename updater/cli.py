@@ -297,7 +297,13 @@ def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool, timeou
     "aliases",
     multiple=True,
     metavar="NS:NAME",
-    help='Also update fields marked # {"$imagepolicy": "NS:NAME"} (repeatable).',
+    help='Also update fields marked # {"$imagepolicy": "NS:NAME"} (repeatable): they get'
+    " IMAGE's repository, tag and digest, each as its marker says.",
+)
+@click.option(
+    "--only-marked",
+    is_flag=True,
+    help="Touch only fields marked for an --alias policy, as Flux does.",
 )
 @delivery_options
 @render_options
@@ -310,6 +316,7 @@ def set_image(
     allow_no_match: bool,
     as_json: bool,
     aliases: tuple[str, ...],
+    only_marked: bool,
     images: tuple[str, ...],
     timeout: float,
     **options: Any,
@@ -333,6 +340,7 @@ def set_image(
                 aliases=aliases,
                 delivery=delivery,
                 verify=verify,
+                only_marked=only_marked,
             )
         ),
         timeout,

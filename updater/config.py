@@ -40,7 +40,7 @@ _ALIAS_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
 
 IMAGE_KEYS = (
     "name", "policy", "range", "order", "filter", "extract", "ignore", "tag",
-    "pin-digest", "platform", "min-age", "paths", "alias",
+    "pin-digest", "platform", "min-age", "paths", "alias", "only-marked",
 )  # fmt: skip
 REGISTRY_KEYS = ("host", "insecure")
 # delivery key -> (type, choices); the names match the command-line flags
@@ -82,6 +82,7 @@ class ImageConfig:
     paths: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     line: int = 0
+    only_marked: bool = False  # touch only fields marked for one of ``aliases`` (Flux)
 
 
 @dataclass(frozen=True)
@@ -216,13 +217,13 @@ def compile_filter(pattern: str) -> re.Pattern[str]:
 
 def _policy_keys(kind: str) -> set[str]:
     keys = {"name", "policy", "filter", "extract", "ignore", "pin-digest", "platform"}
-    keys |= {"min-age", "paths", "alias"}
+    keys |= {"min-age", "paths", "alias", "only-marked"}
     if kind == "semver":
         keys.add("range")
     if kind in ("numerical", "alphabetical"):
         keys.add("order")
     if kind == "digest":
-        keys = {"name", "policy", "tag", "pin-digest", "platform", "paths", "alias"}
+        keys = {"name", "policy", "tag", "pin-digest", "platform", "paths", "alias", "only-marked"}
     return keys
 
 
@@ -330,6 +331,15 @@ def _check_image(c: _Checker, item: Any, index: int, line: int) -> ImageConfig:
                 f"{base}.alias",
                 f"expected NAMESPACE:NAME, got {alias!r}",
             )
+    only_marked = (
+        c.boolean(entry, "only-marked", f"{base}.only-marked") if "only-marked" in entry else False
+    )
+    if only_marked and not aliases:
+        raise c.fail(
+            c.key_line(entry, "only-marked"),
+            f"{base}.only-marked",
+            "needs 'alias': the policies whose marked fields to update",
+        )
     return ImageConfig(
         name=name,
         repository=ref.repository,
@@ -348,6 +358,7 @@ def _check_image(c: _Checker, item: Any, index: int, line: int) -> ImageConfig:
         paths=tuple(p.strip("/") or "." for p in paths),
         aliases=aliases,
         line=line,
+        only_marked=only_marked,
     )
 
 

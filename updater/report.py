@@ -150,7 +150,7 @@ def reference_json(reference: Reference) -> dict[str, Any]:
         "file": reference.file,
         "line": reference.line,
         "kind": reference.kind,
-        "image": reference.image,
+        "image": reference.image or None,
         "repository": reference.repository,
         "tag": reference.tag,
         "digest": reference.digest,
@@ -159,8 +159,19 @@ def reference_json(reference: Reference) -> dict[str, Any]:
     }
 
 
+def _shown_image(reference: Reference) -> str:
+    """The image, and for a setter marker its policy; a lone marked tag or digest whose
+    image nothing in the file names shows the policy and the part."""
+    if reference.policy is None:
+        return reference.image
+    if reference.image:
+        return f"{reference.image} (policy {reference.policy})"
+    part = f"tag {reference.tag}" if reference.tag else f"digest {reference.digest or ''}"
+    return f"(policy {reference.policy}) {part}".rstrip()
+
+
 def scan_table(sites: list[Reference], skips: list[Skipped]) -> str:
-    rows = [(f"{s.file}:{s.line}", s.kind, s.image or f"({s.policy})") for s in sites]
+    rows = [(f"{s.file}:{s.line}", s.kind, _shown_image(s)) for s in sites]
     rows += [
         # line 0: a whole file or directory passed over
         (
@@ -184,6 +195,7 @@ def record_json(record: Record) -> dict[str, Any]:
     return {
         "file": record.file,
         "line": record.line,
+        "column": record.column,
         "yaml_path": record.yaml_path,
         "kind": record.kind,
         "repository": record.repository,

@@ -105,3 +105,60 @@ def test_kustomize_set_image(tmp_path: Path, index: int) -> None:
     else:
         # Every byte outside the images: block is the file's own.
         assert _images_block(after)[0] == _images_block(before)[0]
+
+
+# --------------------------------------------------------------------------- Flux setters
+
+
+def _flux_checks() -> list[str]:
+    path = PEER_TABLES / "flux-setters.json"
+    if not path.is_file():
+        return ["(absent)"]
+    (case,) = json.loads(path.read_text(encoding="utf-8"))["cases"]
+    return ["run", *sorted(case["original"])]
+
+
+def _apply_policies(root: Path, case: dict[str, Any], *, links: bool) -> list[tuple[int, str]]:
+    """Lay out the fixture's files under ``root`` and apply each policy's result, the
+    way Flux's update run applies them: ``set-image --only-marked --alias NS:NAME
+    LATEST`` per policy."""
+    for name, spec in case["original"].items():
+        if "symlink" not in spec:
+            (root / name).write_text(spec["content"], encoding="utf-8")
+        elif links:
+            (root / name).symlink_to(spec["symlink"])
+    outputs = []
+    for policy in case["policies"]:
+        alias = f"{policy['namespace']}:{policy['name']}"
+        outputs.append(
+            run_cli(
+                "set-image", "--repo", str(root), "--write", "--only-marked",
+                "--alias", alias, policy["latest_ref"],
+            )
+        )  # fmt: skip
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def flux_setters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    (case,) = _table("flux-setters.json")["cases"]
+    root = tmp_path_factory.mktemp("flux-setters")
+    return {"case": case, "root": root, "outputs": _apply_policies(root, case, links=False)}
+
+
+@pytest.mark.parametrize("check", _flux_checks())
+def test_flux_setters(flux_setters: dict[str, Any], check: str, tmp_path: Path) -> None:
+    case, root = flux_setters["case"], flux_setters["root"]
+    if check == "run":
+        for status, output in flux_setters["outputs"]:
+            assert status == 0, output
+        return
+    spec = case["original"][check]
+    if "symlink" in spec:
+        # A dangling symlink in the repo is no reference and no reason to fail.
+        for status, output in _apply_policies(tmp_path, case, links=True):
+            assert status == 0, output
+        assert (tmp_path / check).is_symlink()
+        return
+    wanted = case["expected"].get(check, spec["content"])
+    assert (root / check).read_text(encoding="utf-8") == wanted

@@ -62,6 +62,7 @@ class Lookup:
             tag=self.choice.tag,
             digest=self.digest,
             aliases=self.image.aliases,
+            only_marked=self.image.only_marked,
         )
 
     def as_json(self) -> dict[str, Any]:

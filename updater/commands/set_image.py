@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +31,24 @@ class SetImageRequest:
     aliases: tuple[str, ...] = ()
     delivery: dict[str, Any] = field(default_factory=dict)
     verify: Any = None  # updater.render.VerifyOptions for --verify-render, else None
+    only_marked: bool = False
 
 
-def parse_changes(images: tuple[str, ...], aliases: tuple[str, ...]) -> list[Change]:
+_ALIAS = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
+
+
+def parse_changes(
+    images: tuple[str, ...], aliases: tuple[str, ...], *, only_marked: bool = False
+) -> list[Change]:
+    for alias in aliases:
+        if not _ALIAS.match(alias):
+            raise UsageError(f"--alias {alias!r}: expected NAMESPACE:NAME (a Flux ImagePolicy)")
+    if only_marked and not aliases:
+        raise UsageError("--only-marked needs --alias NS:NAME: the policy whose fields to set")
     changes = []
     for text in images:
         try:
-            changes.append(parse_change(text, aliases=aliases))
+            changes.append(parse_change(text, aliases=aliases, only_marked=only_marked))
         except InvalidReference as error:
             raise UsageError(str(error)) from None
     return changes
@@ -66,7 +78,7 @@ def make_planner(changes: list[Change], paths: tuple[str, ...], allow_no_match: 
 
 
 def run(request: SetImageRequest) -> int:
-    changes = parse_changes(request.images, request.aliases)
+    changes = parse_changes(request.images, request.aliases, only_marked=request.only_marked)
     make_plan = make_planner(changes, request.paths, request.allow_no_match)
     checked = None
     if request.verify is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ruamel.yaml.nodes import ScalarNode
 
@@ -41,7 +41,9 @@ def markers(text: str) -> list[Marker]:
     return found
 
 
-def find(document: Document) -> Iterator[Site | Skip]:
+def find(document: Document, found: Sequence[Site | Skip] = ()) -> Iterator[Site | Skip]:
+    """Marked fields; ``found``: the file's other sites, which name the image of a lone
+    part marker on one of their fields (a ``:tag`` marker on a kustomize ``newTag``)."""
     if NEEDLE not in document.text:
         return
     marked = markers(document.text)
@@ -69,10 +71,18 @@ def find(document: Document) -> Iterator[Site | Skip]:
             )
         elif marker.role == "name":
             names.setdefault(marker.policy, node.value)
+    enclosing = {
+        id(f.node): site.ref.name
+        for site in found
+        if isinstance(site, Site) and site.policy is None and site.ref.name
+        for role, f in site.fields.items()
+        if not role.startswith("_")
+    }
     paths = paths_of(document, {id(node) for _, node in targets})
     for marker, node in targets:
         path = paths.get(id(node), f"(line {marker.line})")
-        yield _site(document, marker, node, names.get(marker.policy, ""), path)
+        name = names.get(marker.policy) or enclosing.get(id(node), "")
+        yield _site(document, marker, node, name, path)
 
 
 def _site(

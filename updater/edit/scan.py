@@ -342,7 +342,7 @@ def find_all(document: Document, file_name: str, *, commented: bool = True) -> l
 
     for root in document.roots:
         add(_root_sites(document, root, file_name))
-    add(markers.find(document))
+    add(markers.find(document, found))
     if IGNORE_NEEDLE in document.text:
         found = _drop_ignored(document, found)
     for match in COMMENTED_OUT.finditer(document.text) if commented else ():

@@ -90,7 +90,7 @@ class Site:
             file=self.file,
             line=self.line,
             kind=self.kind,
-            image=self.image,
+            image=self.image if self.ref.name else "",  # a lone marked part names none
             name=self.ref.name,
             repository=self.repository,
             tag=self.ref.tag,
