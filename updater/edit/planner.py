@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
-from updater.edit import kustomize
+from updater.edit import argocd, kustomize
 from updater.edit.document import (
     STR_TAG,
     Document,
@@ -134,7 +134,11 @@ def _plan(
     not_read: list[Skipped] = []
     limit = max_file_size()
     for candidate in candidates(root, paths, not_read):
-        add_entry = candidate.explicit and kustomize.is_kustomization(candidate.name)
+        # Named with --path, a kustomization or an Argo CD override file gains entries for
+        # images it does not list, as kustomize and Argo CD Image Updater's write-back do.
+        add_entry = candidate.explicit and (
+            kustomize.is_kustomization(candidate.name) or argocd.is_source_file(candidate.name)
+        )
         raw = _read(candidate, limit, () if add_entry else wanted, skipped)
         if raw is None or (not add_entry and not any(word in raw for word in wanted)):
             continue
@@ -162,7 +166,10 @@ def _plan(
                 and not any(isinstance(s, Site) and s.answers_to(change) for s in found)
             ]
             if missing:
-                _add_kustomize_entries(file_plan, missing)
+                if kustomize.is_kustomization(candidate.name):
+                    _add_kustomize_entries(file_plan, missing)
+                else:
+                    _add_argocd_entries(file_plan, missing, os.path.dirname(candidate.path))
                 matched.update(missing)
                 changed.update(missing)
         edit = _finish(file_plan)
@@ -351,6 +358,31 @@ def _flow_insertion(document: Document, mapping: MappingNode, pair: str) -> tupl
         position -= 1
     separator = ", " if mapping.value else ""
     return position, f"{separator}{pair}", mapping.value[-1][1] if mapping.value else mapping
+
+
+def _add_argocd_entries(file_plan: _FilePlan, changes: Sequence[Change], directory: str) -> None:
+    document = file_plan.document
+    kind = argocd.source_kind(document, directory)
+    added = argocd.new_items(document, changes, kind)
+    records = [
+        Record(
+            file=document.path,
+            line=line,
+            yaml_path=f"{added.path}[+]",
+            kind="argocd",
+            repository=change.repository,
+            old="",
+            new=change.target,
+            old_ref="",
+            new_ref=change.target,
+            column=added.column,
+            inserted=True,
+        )
+        for change, line in zip(changes, added.lines, strict=True)
+    ]
+    file_plan.insertions.append(
+        _Added(added.start, added.end, added.text, list(added.values), records)
+    )
 
 
 def _add_kustomize_entries(file_plan: _FilePlan, changes: Sequence[Change]) -> None:

@@ -1,0 +1,91 @@
+"""Argo CD override files (``.argocd-source-<app>.yaml``) named with --path gain an entry
+for an image they do not list yet, in the format Argo CD Image Updater's git write-back
+uses: ``kustomize.images`` strings, or ``helm.parameters`` ``image.name``/``image.tag``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.edit.helpers import make_repo
+from updater.cli import cli
+
+DIGEST = "sha256:" + "a" * 64
+NAME = ".argocd-source-api.yaml"
+
+
+def write_back(root: Path, before: str, *images: str, beside: str = "") -> tuple[int, str, str]:
+    files = {NAME: before}
+    if beside:
+        files[beside] = "name: x\n" if beside == "Chart.yaml" else "resources: []\n"
+    make_repo(root, files)
+    result = CliRunner().invoke(
+        cli, ["set-image", "--repo", str(root), "--path", NAME, "--write", "--json", *images]
+    )
+    return result.exit_code, result.output, (root / NAME).read_text()
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("", "kustomize:\n  images:\n  - ghcr.io/acme/api:1.5.0\n  - web:2\n"),
+        ("kustomize: {}\n", "kustomize:\n  images:\n  - ghcr.io/acme/api:1.5.0\n  - web:2\n"),
+        (
+            "kustomize:\n  images: []  # none yet\n",
+            "kustomize:\n  images:  # none yet\n  - ghcr.io/acme/api:1.5.0\n  - web:2\n",
+        ),
+        (
+            "kustomize:\n  images:\n    - other:1\n",
+            "kustomize:\n  images:\n    - other:1\n    - ghcr.io/acme/api:1.5.0\n    - web:2\n",
+        ),
+        (
+            "kustomize:\n  images:\n  - ghcr.io/acme/api:1.4.0\n",
+            "kustomize:\n  images:\n  - ghcr.io/acme/api:1.5.0\n  - web:2\n",
+        ),
+    ],
+)
+def test_kustomize_images_gain_entries(tmp_path: Path, before: str, after: str) -> None:
+    status, output, text = write_back(
+        tmp_path, before, "ghcr.io/acme/api:1.5.0", "web:2", beside="kustomization.yaml"
+    )
+    assert status == 0, output
+    assert text == after
+    changes = json.loads(output)["changes"]
+    assert all("column" in change for change in changes)
+    added = [c for c in changes if c["yaml_path"] == "kustomize.images[+]"]
+    assert added and all(c["column"] >= 3 for c in added)
+
+
+def test_helm_parameters_gain_argo_image_updaters_pair(tmp_path: Path) -> None:
+    before = 'helm:\n  parameters:\n  - name: replicas\n    value: "2"\n'
+    status, output, text = write_back(tmp_path, before, f"ghcr.io/acme/api:1.5.0@{DIGEST}")
+    assert status == 0, output
+    assert text == before + (
+        "  - name: image.name\n    value: ghcr.io/acme/api\n    forcestring: true\n"
+        f"  - name: image.tag\n    value: 1.5.0@{DIGEST}\n    forcestring: true\n"
+    )
+    (tmp_path / NAME).unlink()
+    status, output, text = write_back(tmp_path, "helm: {}\n", "ghcr.io/acme/api:1.5.0")
+    assert status == 0, output
+    assert text.startswith("helm:\n  parameters:\n  - name: image.name\n")
+
+
+def test_the_source_kind_comes_from_the_directory(tmp_path: Path) -> None:
+    status, output, text = write_back(tmp_path, "", "ghcr.io/acme/api:1.5.0", beside="Chart.yaml")
+    assert status == 0, output
+    assert text.startswith("helm:\n  parameters:\n")
+
+
+def test_refused_with_a_reason(tmp_path: Path) -> None:
+    status, output, text = write_back(tmp_path / "a", "", "ghcr.io/acme/api:1.5.0")
+    assert status == 3 and "cannot tell whether this Argo CD source is Helm or kustomize" in output
+    assert text == ""
+    taken = "helm:\n  parameters:\n  - name: image.name\n    value: ghcr.io/acme/web\n"
+    status, output, text = write_back(tmp_path / "b", taken, "ghcr.io/acme/api:1.5.0")
+    assert status == 3 and "already sets image.name for another image" in output
+    assert text == taken
+    status, output, _ = write_back(tmp_path / "c", "helm: {}\n", "a:1", "b:2")
+    assert status == 3 and "hold one image" in output
