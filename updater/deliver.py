@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from updater import remote
+from updater import faults, remote
 from updater.edit.model import Plan
 from updater.errors import DeliveryError, UpdaterError, UsageError
 
@@ -164,11 +164,9 @@ def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
     if request.mode == "dry-run":
         return DeliveryResult(plan=make_plan(root), mode=request.mode)
     if request.mode == "write":
-        from updater.edit.planner import write_plan
+        from updater import local
 
-        plan = make_plan(root)
-        write_plan(plan)
-        return DeliveryResult(plan=plan, mode=request.mode)
+        return DeliveryResult(plan=local.write(root, make_plan), mode=request.mode)
     if request.mode == "commit":
         return _commit_local(root, request, options, make_plan)
     checkout = git.open_local(root)
@@ -189,41 +187,41 @@ def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
 def _commit_local(
     root: Path, request: DeliveryRequest, options: DeliveryOptions, make_plan: MakePlan
 ) -> DeliveryResult:
-    from updater import git
-    from updater.edit.planner import write_plan
+    """Lock, recover, plan, write and commit in the checkout: see ``updater.local``."""
+    from updater import local
 
-    checkout = git.open_local(root)
-    plan = make_plan(root)
-    branch = checkout.current_branch()
-    if not plan.changed:
-        return DeliveryResult(plan=plan, mode=request.mode, branch=branch, base=branch)
-    top = checkout.path.resolve()
-    files = [(root.resolve() / edit.path).relative_to(top).as_posix() for edit in plan.edits]
-    dirty = checkout.dirty(files)
-    if dirty:
-        raise DeliveryError(
-            f"uncommitted changes in {', '.join(dirty[:3])}: commit or stash them first"
-        )
-    write_plan(plan)
-    try:
-        sha = _commit(checkout, plan, files, options, base=branch)
-    except BaseException:
-        checkout.run("checkout", "HEAD", "--", *files, check=False)
-        raise
+    def spec_for(plan: Plan, branch: str | None) -> local.CommitSpec:
+        message, author, committer = _commit_parts(plan, options, base=branch)
+        return local.CommitSpec(message, author, committer, signoff=options.signoff)
+
+    done = local.commit(root, make_plan, spec_for)
     return DeliveryResult(
-        plan=plan, mode=request.mode, commit_sha=sha, branch=branch, base=branch, attempts=0
+        plan=done.plan,
+        mode=request.mode,
+        commit_sha=done.sha,
+        branch=done.branch,
+        base=done.branch,
+        attempts=0,
     )
 
 
-def _commit(
-    checkout: Any, plan: Plan, files: list[str], options: DeliveryOptions, *, base: str | None
-) -> str:
+def _commit_parts(
+    plan: Plan, options: DeliveryOptions, *, base: str | None
+) -> tuple[str, Any, Any]:
+    """(message, author, committer) of the commit for ``plan``."""
     from updater import git
     from updater.report import commit_message
 
     author = git.Identity.parse(options.author) if options.author else git.BOT_IDENTITY
     committer = git.Identity.parse(options.committer) if options.committer else author
     message = commit_message(plan, options.message, base=base, skip_ci=options.skip_ci)
+    return message, author, committer
+
+
+def _commit(
+    checkout: Any, plan: Plan, files: list[str], options: DeliveryOptions, *, base: str | None
+) -> str:
+    message, author, committer = _commit_parts(plan, options, base=base)
     sha: str = checkout.commit(
         files, message, author=author, committer=committer, signoff=options.signoff
     )
@@ -311,6 +309,7 @@ def _deliver_checkout(
 
     checkout = git.clone(clean_url, branch=base, paths=request.paths, auth=auth, redact=redact)
     try:
+        faults.point("cloned")
         base = base or checkout.current_branch()
         if not base:
             raise DeliveryError(
@@ -362,7 +361,7 @@ def _push(
 ) -> DeliveryResult:
     """Commit on the tip of ``base`` and push; when the branch moved, fetch the new tip,
     plan again on it and retry, with jittered exponential backoff. Never forces."""
-    from updater.edit.planner import write_plan
+    from updater.writing import write_plan
 
     shown_url = remote.redact_url(checkout.url)
     attempt = 0
@@ -426,9 +425,9 @@ def _pull_request(
     options: DeliveryOptions,
     make_plan: MakePlan,
 ) -> DeliveryResult:
-    from updater.edit.planner import write_plan
     from updater.forges import ForgeError, ProposalSpec
     from updater.report import proposal_images, pull_request_body, pull_request_title
+    from updater.writing import write_plan
 
     shown_url = remote.redact_url(checkout.url)
     base_sha = checkout.head()

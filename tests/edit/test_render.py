@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.edit.helpers import make_repo
-from updater.edit.planner import plan, write_plan
+from updater.edit.planner import plan
 from updater.reference import parse_change
+from updater.writing import write_plan
 
 pytestmark = pytest.mark.kubectl
 

@@ -1,10 +1,8 @@
-"""plan(root, changes) -> Plan: read, locate, splice, verify; write nothing. And
-write_plan(plan): atomic writes, only inside the repo."""
+"""plan(root, changes) -> Plan: read, locate, splice, verify; write nothing (writing
+is ``updater.writing``)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -499,37 +497,8 @@ def _verify(
 
 
 def write_plan(plan: Plan) -> list[str]:
-    """Write every edited file atomically (temp file + rename), keeping its mode;
-    refuse paths that leave the repo through a symlink. Returns the files written,
-    relative to the repo's resolved root (a symlink's target, once)."""
-    root = plan.root.resolve()
-    targets: dict[Path, FileEdit] = {}
-    for edit in plan.edits:
-        path = plan.root / edit.path
-        real = path.resolve()
-        if not real.is_relative_to(root):
-            raise EditError("resolves outside the repository; nothing written", file=edit.path)
-        if real.read_bytes().decode("utf-8", errors="replace") != edit.old_text:
-            raise EditError("changed on disk while planning; nothing written", file=edit.path)
-        other = targets.setdefault(real, edit)
-        if other.new_text != edit.new_text:
-            raise EditError(
-                f"{edit.path} and {other.path} are the same file but would be edited"
-                " differently; nothing written"
-            )
-    for real, edit in targets.items():
-        _atomic_write(real, edit.new_text)
-    return [real.relative_to(root).as_posix() for real in targets]
+    """Moved to ``updater.writing`` (journal, all-or-nothing); this name stays for
+    existing callers."""
+    from updater.writing import write_plan as write
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    return write(plan)
