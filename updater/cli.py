@@ -7,6 +7,7 @@ Nothing heavy is imported at module level so that ``updater --help`` and
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -241,6 +242,13 @@ def timeout_option(func: F) -> F:
     )(func)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (a cancelled CI job) unwinds like an error, so temporary clones are
+    removed and a write in progress is left to its journal; exit status 128 + 15."""
+    click.echo("updater: error: terminated (SIGTERM)", err=True)
+    raise SystemExit(128 + signum)
+
+
 def run_command(
     action: Callable[[], int | None], timeout: float | None = None, *, as_json: bool = False
 ) -> None:
@@ -250,6 +258,7 @@ def run_command(
     With ``--json`` the error is also printed on stdout as ``{"error": {"file", "line",
     "message"}}``, so that programs (the CI wrappers) need not parse the line."""
     deadline.start(timeout)
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         status = action()
     except UpdaterError as error:
