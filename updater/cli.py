@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
@@ -22,26 +24,45 @@ F = TypeVar("F", bound=Callable[..., Any])
 MODES = ("dry-run", "write", "commit", "push", "pull-request")
 
 
-def mode_options(func: F) -> F:
-    """The MODE flags of the contract: one of them, --dry-run by default."""
-    for mode in reversed(MODES):
-        # Only --dry-run carries the default: click takes the default of the last
-        # flag declared for a shared destination, so the others must declare none.
-        extra: dict[str, Any] = {"default": True} if mode == "dry-run" else {}
-        func = click.option(
-            f"--{mode}",
-            "mode",
-            flag_value=mode,
-            **extra,
-            help={
-                "dry-run": "Print a unified diff and write nothing (default).",
-                "write": "Write the working tree only.",
-                "commit": "Write and make a local commit.",
-                "push": "Commit on the branch tip and push it, re-planning on races.",
-                "pull-request": "Push a bot branch and open or update a PR/MR.",
-            }[mode],
-        )(func)
-    return func
+MODE_HELP = {
+    "dry-run": "Print a unified diff and write nothing (default).",
+    "write": "Write the working tree only.",
+    "commit": "Write and make a local commit.",
+    "push": "Commit on the branch tip and push it, re-planning on races.",
+    "pull-request": "Push a bot branch and open or update a PR/MR.",
+    "deliver": "Deliver the way the config's delivery.mode says (without a mode flag,"
+    " poll only prints a diff).",
+}
+
+
+def _choose_mode(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """One MODE flag at most: two different ones are refused (exit 2), never "last wins"."""
+    if not value:
+        return
+    mode = param.name.replace("_", "-") if param.name else ""
+    chosen = ctx.params.get("mode")
+    if chosen is not None and chosen != mode:
+        raise click.UsageError(f"--{chosen} and --{mode}: give one mode flag", ctx)
+    ctx.params["mode"] = mode
+
+
+def mode_options(*extra: str) -> Callable[[F], F]:
+    """The MODE flags of the contract (and ``extra`` ones): at most one of them. The
+    command receives ``mode``: the flag given, or None when none was given."""
+
+    def decorate(target: F) -> F:
+        for mode in reversed((*MODES, *extra)):
+            target = click.option(
+                f"--{mode}",
+                mode.replace("-", "_"),
+                is_flag=True,
+                expose_value=False,
+                callback=_choose_mode,
+                help=MODE_HELP[mode],
+            )(target)
+        return target
+
+    return decorate
 
 
 DELIVERY_KEYS = (
@@ -242,23 +263,35 @@ def timeout_option(func: F) -> F:
     )(func)
 
 
-def _terminated(signum: int, frame: object) -> None:
-    """SIGTERM (a cancelled CI job) unwinds like an error, so temporary clones are
-    removed and a write in progress is left to its journal; exit status 128 + 15."""
-    click.echo("updater: error: terminated (SIGTERM)", err=True)
-    raise SystemExit(128 + signum)
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT: unwinds like Ctrl-C so that every ``finally`` (temporary clones,
+    git process groups) runs before the process exits."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # Once: a second signal while cleaning up must not cut the cleanup short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise Interrupted(signum)
 
 
 def run_command(
     action: Callable[[], int | None], timeout: float | None = None, *, as_json: bool = False
 ) -> None:
     """Run a command under the run's deadline; an UpdaterError becomes one line on stderr
-    and its exit code.
+    and its exit code; SIGTERM/SIGINT (a cancelled CI job, Ctrl-C) unwind so temporary
+    clones are removed, and exit 128 + the signal number.
 
     With ``--json`` the error is also printed on stdout as ``{"error": {"file", "line",
     "message"}}``, so that programs (the CI wrappers) need not parse the line."""
     deadline.start(timeout)
-    signal.signal(signal.SIGTERM, _terminated)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         status = action()
     except UpdaterError as error:
@@ -266,6 +299,9 @@ def run_command(
             click.echo(json.dumps({"error": error.as_json()}, indent=2))
         click.echo(f"updater: error: {error}", err=True)
         sys.exit(error.exit_code)
+    except Interrupted as stop:
+        click.echo(f"updater: error: interrupted by {stop}; temporary clones removed", err=True)
+        sys.exit(128 + stop.signum)
     sys.exit(status or 0)
 
 
@@ -296,7 +332,7 @@ def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool, timeou
 @cli.command("set-image", cls=VerifyRenderCommand)
 @click.option("--repo", default=".", show_default=True, help="Config repo: a directory or a URL.")
 @click.option("--path", "paths", multiple=True, help="Only edit under this path (repeatable).")
-@mode_options
+@mode_options()
 @click.option(
     "--allow-no-match", is_flag=True, help="Exit 0 even if an IMAGE is referenced nowhere."
 )
@@ -321,13 +357,13 @@ def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool, timeou
 def set_image(
     repo: str,
     paths: tuple[str, ...],
-    mode: str,
     allow_no_match: bool,
     as_json: bool,
     aliases: tuple[str, ...],
     only_marked: bool,
     images: tuple[str, ...],
     timeout: float,
+    mode: str | None = None,
     **options: Any,
 ) -> None:
     """Set IMAGE (NAME:TAG, NAME@DIGEST, NAME:TAG@DIGEST or OLD=NEW:TAG) everywhere it is
@@ -342,7 +378,7 @@ def set_image(
             command.SetImageRequest(
                 repo=repo,
                 paths=paths,
-                mode=mode,
+                mode=mode or "dry-run",
                 images=images,
                 allow_no_match=allow_no_match,
                 as_json=as_json,
@@ -363,7 +399,7 @@ def set_image(
     help="Polling config (default: .image-updater.yaml at the root of a local --repo).",
 )  # fmt: skip
 @click.option("--repo", default=".", show_default=True, help="Config repo: a directory or a URL.")
-@mode_options
+@mode_options("deliver")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=8, show_default=True,
@@ -372,26 +408,20 @@ def set_image(
 @delivery_options
 @render_options
 @timeout_option
-@click.pass_context
 def poll(
-    ctx: click.Context,
-    /,
     config_path: str | None,
     repo: str,
-    mode: str,
     as_json: bool,
     workers: int,
     timeout: float,
+    mode: str | None = None,
     **options: Any,
 ) -> None:
     """Ask registries for new tags of the images in the config file, pick one per
-    policy, and update the config repo like set-image (the MODE flag wins over the
-    config's delivery.mode)."""
-    from click.core import ParameterSource
-
+    policy, and update the config repo like set-image. Without a MODE flag it only
+    prints the diff; --deliver uses the config's delivery.mode."""
     from updater.commands import poll as command
 
-    given = ctx.get_parameter_source("mode") not in (None, ParameterSource.DEFAULT)
     delivery = pop_delivery(options)
     verify = pop_render(options)
     run_command(
@@ -399,7 +429,7 @@ def poll(
             command.PollRequest(
                 repo=repo,
                 config=config_path,
-                mode=mode if given else None,
+                mode=mode,
                 as_json=as_json,
                 delivery=delivery,
                 workers=workers,

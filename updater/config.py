@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -92,6 +92,7 @@ class PollConfig:
     registries: tuple[RegistrySettings, ...] = ()
     mode: str | None = None
     delivery: dict[str, Any] = field(default_factory=dict)  # DeliveryOptions field names
+    delivery_lines: dict[str, int] = field(default_factory=dict)  # same keys -> line
 
 
 def _kind(value: Any) -> str:
@@ -389,12 +390,13 @@ def _check_registries(c: _Checker, data: Any) -> tuple[RegistrySettings, ...]:
     return tuple(out)
 
 
-def _check_delivery(c: _Checker, data: Any) -> tuple[str | None, dict[str, Any]]:
+def _check_delivery(c: _Checker, data: Any) -> tuple[str | None, dict[str, Any], dict[str, int]]:
     value = data["delivery"]
     if value is None:
-        return None, {}
+        return None, {}, {}
     entry = c.mapping(value, c.value_line(data, "delivery"), "delivery", tuple(DELIVERY_KEYS))
     options: dict[str, Any] = {}
+    lines: dict[str, int] = {}
     mode = None
     readers: dict[str, Callable[[Any, str, str], Any]] = {
         "str": c.string,
@@ -423,7 +425,8 @@ def _check_delivery(c: _Checker, data: Any) -> tuple[str | None, dict[str, Any]]
             mode = parsed
         else:
             options[key.replace("-", "_")] = parsed
-    return mode, options
+            lines[key.replace("-", "_")] = c.value_line(entry, key)
+    return mode, options, lines
 
 
 def parse_config(text: str, file: str) -> PollConfig:
@@ -463,8 +466,61 @@ def parse_config(text: str, file: str) -> PollConfig:
                 )
         images.append(image)
     registries = _check_registries(c, data) if "registries" in data else ()
-    mode, options = _check_delivery(c, data) if "delivery" in data else (None, {})
-    return PollConfig(file, tuple(images), registries, mode, options)
+    mode, options, lines = _check_delivery(c, data) if "delivery" in data else (None, {}, {})
+    return PollConfig(file, tuple(images), registries, mode, options, lines)
+
+
+# Delivery keys that decide where a token is sent. The config file lives in the config
+# repo, whose content must not steer credentials: these are used only when the command
+# line (which is also how the CI wrappers pass their settings) says the same, or when
+# they name a forge's own API or the CI platform's.
+CREDENTIAL_KEYS = ("api_url", "token_env")
+
+
+def confirmed_delivery(
+    config: PollConfig,
+    command_line: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The config's delivery options; ``api-url``/``token-env`` there are refused (file:line)
+    unless the command line or the CI platform confirms them."""
+    from updater.remote import FORGES, Trust, origin
+
+    options = dict(config.delivery)
+    trust = Trust(environ=environ)
+    for key in CREDENTIAL_KEYS:
+        if key not in options:
+            continue
+        value = options[key]
+        given = command_line.get(key)
+        if given is not None:
+            continue  # the command line decides; the file's value is not used
+        if key == "api_url" and any(origin(str(value)) in trust.origins(kind) for kind in FORGES):
+            continue  # a forge's own API, or this CI platform's: nowhere new
+        flag = "--" + key.replace("_", "-")
+        line = config.delivery_lines.get(key, 0)
+        where = f"{config.path}:{line}" if line else config.path
+        raise ConfigError(
+            f"{where}: delivery.{key.replace('_', '-')}: the config repo cannot choose where"
+            f" a token goes; pass {flag} {value} on the command line (or in the CI settings)"
+            " to confirm it, or remove it here"
+        )
+    return options
+
+
+def delivery_mode(flag: str | None, config: PollConfig) -> str:
+    """The mode of a poll run: the MODE flag wins; without one, dry-run (the config alone
+    never delivers); ``--deliver`` takes the config's ``delivery.mode``."""
+    if flag is None:
+        return "dry-run"
+    if flag != "deliver":
+        return flag
+    if config.mode is None:
+        raise ConfigError(
+            f"{config.path}: --deliver uses delivery.mode, which this file does not set"
+            " (set it, or pass a mode flag such as --pull-request)"
+        )
+    return config.mode
 
 
 def load_config(path: Path, shown: str | None = None) -> PollConfig:

@@ -96,6 +96,7 @@ class DeliveryResult:
     pushed: bool = False  # this run moved a remote branch
     attempts: int = 0  # push attempts (>1 after races)
     superseded: tuple[str, ...] = ()  # URLs of PRs/MRs closed as superseded
+    left_alone: tuple[str, ...] = ()  # URLs of PRs/MRs seen but not the bot's own
 
     @property
     def changed(self) -> bool:
@@ -120,6 +121,8 @@ class DeliveryResult:
             )
             if self.superseded:
                 text += f"; closed {len(self.superseded)} superseded"
+            if self.left_alone:
+                text += f"; left alone {len(self.left_alone)} not opened by the bot"
             return text
         return ""
 
@@ -135,6 +138,7 @@ class DeliveryResult:
             "pull_request_number": self.pull_request_number,
             "pull_request_action": self.pull_request_action,
             "superseded": list(self.superseded),
+            "left_alone": list(self.left_alone),
         }
 
 
@@ -233,37 +237,16 @@ def _commit(
 
 def _http_auth(
     clean: str, given: tuple[str | None, str | None], options: DeliveryOptions, redact: Any
-) -> tuple[str, Any]:
-    """(URL without credentials, HttpAuth or None) for git over HTTP(S)."""
-    from updater import forges
-
+) -> tuple[str, remote.HttpAuth | None]:
+    """(URL without credentials, HttpAuth or None) for git over HTTP(S): only a credential
+    that belongs to the URL's host (see :class:`updater.remote.Trust`)."""
     user, secret = given
     redact.add(secret)
-    if not clean.startswith(("http://", "https://")):
-        return clean, None
-    try:
-        kind: str | None = forges.detect_kind(clean, options.forge)
-    except UsageError:
-        kind = None
-    token, variable = secret, None
-    if token is None:
-        if kind is not None:
-            token, variable = forges.find_token(kind, options.token_env)
-        else:
-            token, variable = forges.find_token("", options.token_env)
-            for candidate in forges.FORGES:
-                if token is None:
-                    token, variable = forges.find_token(candidate, None)
-    if token is None:
-        return clean, None
-    username = user or (
-        "gitlab-ci-token"
-        if variable == "CI_JOB_TOKEN"
-        else forges.GIT_USERNAMES.get(kind or "", "x-access-token")
-    )
-    auth = remote.HttpAuth(token=token, username=username)
-    for secret_text in auth.secrets():
-        redact.add(secret_text)
+    trust = remote.Trust(forge=options.forge, api_url=options.api_url, token_env=options.token_env)
+    auth, _ = remote.git_auth(clean, user, secret, trust)
+    if auth is not None:
+        for secret_text in auth.secrets():
+            redact.add(secret_text)
     return clean, auth
 
 
@@ -426,7 +409,7 @@ def _pull_request(
     make_plan: MakePlan,
 ) -> DeliveryResult:
     from updater.forges import ForgeError, ProposalSpec
-    from updater.report import proposal_images, pull_request_body, pull_request_title
+    from updater.report import pull_request_body, pull_request_title
     from updater.writing import write_plan
 
     shown_url = remote.redact_url(checkout.url)
@@ -434,8 +417,9 @@ def _pull_request(
     plan = make_plan(checkout.path)
     images = tuple(sorted({change.repository for change in plan.changes}))
     head = bot_branch(base, images)
+    owner = _Ownership(forge, head)
     if not plan.changed:
-        existing = forge.find_open(head, base)
+        existing = owner.find_ours(base)
         return DeliveryResult(
             plan=plan,
             mode=request.mode,
@@ -444,6 +428,7 @@ def _pull_request(
             pull_request_url=existing.url if existing else None,
             pull_request_number=existing.number if existing else None,
             pull_request_action="unchanged" if existing else None,
+            left_alone=tuple(owner.left_alone),
         )
     files = write_plan(plan)  # real paths: a symlinked file is committed at its target
     sha = _commit(checkout, plan, files, options, base=base)
@@ -464,7 +449,7 @@ def _pull_request(
 
     # An existing PR is retitled *before* its branch moves: if the forge refuses, nothing
     # has changed anywhere; if the push then fails, the old title and body go back.
-    existing = forge.find_open(head, base)
+    existing = owner.find_ours(base)
     retitled = False
     if existing is not None:
         old_text = (existing.title, existing.body)
@@ -532,7 +517,7 @@ def _pull_request(
         except ForgeError as error:
             # A concurrent run for the same images may have opened it a moment ago.
             try:
-                raced = forge.find_open(head, base)
+                raced = owner.find_ours(base)
             except ForgeError:
                 raced = None
             if raced is None:
@@ -558,19 +543,7 @@ def _pull_request(
 
     superseded: list[str] = []
     if options.close_superseded:
-        prefix = f"{BOT_BRANCH_PREFIX}/{base}/"
-        for other in forge.list_open(base, prefix):
-            if other.head == head:
-                continue
-            their_images = proposal_images(other.body)
-            if not their_images or not set(their_images) <= set(images):
-                continue
-            forge.close(other, f"superseded by {proposal.url}")
-            tip = checkout.remote_branches(other.head).get(other.head)
-            if tip:
-                checkout.delete_remote_branch(other.head, lease=tip)
-            superseded.append(other.url)
-
+        superseded = _close_superseded(checkout, forge, owner, proposal, images, base, options)
     return DeliveryResult(
         plan=plan,
         mode=request.mode,
@@ -583,4 +556,76 @@ def _pull_request(
         pushed=pushed,
         attempts=attempt,
         superseded=tuple(superseded),
+        left_alone=tuple(dict.fromkeys(owner.left_alone)),
     )
+
+
+class _Ownership:
+    """Which PRs/MRs are the bot's own: head branch in the config repo (not a fork),
+    opened by the token's own user, carrying the bot's marker. Anything else is
+    reported and left alone; a stranger's PR from the bot's own branch stops the run
+    before anything is pushed, since pushing would change their PR."""
+
+    def __init__(self, forge: Any, head: str) -> None:
+        self.forge = forge
+        self.head = head
+        self.left_alone: list[str] = []
+
+    def why_not_ours(self, proposal: Any) -> str:
+        from updater.forges import not_ours
+        from updater.report import proposal_images
+
+        # The token's user is asked only when there is a PR/MR to judge.
+        me: str = self.forge.whoami()
+        return not_ours(proposal, me, marked=proposal_images(proposal.body) is not None)
+
+    def find_ours(self, base: str) -> Any:
+        ours = None
+        for proposal in self.forge.find_open(self.head, base):
+            why = self.why_not_ours(proposal)
+            if not why:
+                ours = ours or proposal
+                continue
+            if proposal.same_repo:
+                raise DeliveryError(
+                    f"{proposal.url} is open from the bot branch {self.head} but is not the"
+                    f" bot's: {why}. It is left alone and nothing was pushed; close it or move"
+                    " it to another branch"
+                )
+            self.left_alone.append(proposal.url)
+        return ours
+
+
+def _close_superseded(
+    checkout: Any,
+    forge: Any,
+    owner: _Ownership,
+    proposal: Any,
+    images: tuple[str, ...],
+    base: str,
+    options: DeliveryOptions,
+) -> list[str]:
+    """Close the bot's own open PRs/MRs whose images this one covers; delete a closed
+    PR's branch only when it is in the config repo and its tip is the bot's commit."""
+    from updater import git
+    from updater.report import proposal_images
+
+    committer = git.Identity.parse(options.committer or options.author or str(git.BOT_IDENTITY))
+    closed: list[str] = []
+    for other in forge.list_open(base, f"{BOT_BRANCH_PREFIX}/{base}/"):
+        if other.head == owner.head and other.same_repo:
+            continue
+        if owner.why_not_ours(other):
+            owner.left_alone.append(other.url)
+            continue
+        their_images = proposal_images(other.body)
+        if not their_images or not set(their_images) <= set(images):
+            continue
+        forge.close(other, f"superseded by {proposal.url}")
+        closed.append(other.url)
+        tip = checkout.remote_branches(other.head).get(other.head)
+        if tip and other.head != owner.head:
+            checkout.fetch(other.head)
+            if checkout.committer_email(tip) == committer.email:
+                checkout.delete_remote_branch(other.head, lease=tip)
+    return closed

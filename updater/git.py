@@ -1,25 +1,35 @@
 """git work for delivery, through GitPython: cheap clones, commits, pushes that detect races.
 
-Credentials never touch disk: an HTTPS token reaches git as an ``http.<url>.extraHeader``
-passed through ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n`` in the
-environment of each git process that may talk to the remote (git >= 2.31). It is never
-written to ``.git/config``, never part of a remote URL and never on a command line, and
-every message this module raises goes through :class:`Redactor` first.
+Credentials never touch disk and never leave their host. An HTTPS credential reaches git
+through a credential helper given in the environment of each git network process
+(``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``, git >= 2.31) that
+answers only for the one origin (scheme, host, port) the credential belongs to. Git asks
+its helper again for every host it is sent to, so after a redirect to another host it
+gets nothing: unlike an ``http.extraHeader``, which git keeps sending to the redirect's
+target. The secret is never written to ``.git/config``, never part of a remote URL and
+never on a command line, and every message this module raises goes through
+:class:`Redactor` first.
+
+Every git process has a deadline: a stalled transfer ends by ``http.lowSpeedLimit`` /
+``http.lowSpeedTime``, and each process is killed (with its children) when its own
+timeout, cut to what is left of the run's deadline, passes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import re
 import shutil
+import signal
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
+from updater import deadline
 from updater.errors import DeliveryError, UsageError
 from updater.remote import HttpAuth, Redactor, is_remote_url, redact_url
 
@@ -31,28 +41,59 @@ class GitError(DeliveryError):
     """A git command failed; the message is redacted and one line."""
 
 
-def auth_environment(url: str, auth: HttpAuth | None) -> dict[str, str]:
-    """Environment for one git process: no prompts, and the token header if any.
+# A git process may take this long at most (cut to the run's deadline): in a blobless
+# clone even checkout and reset fetch. A transfer slower than LOW_SPEED bytes/s for
+# LOW_SPEED_TIME seconds is abandoned by git itself.
+GIT_SECONDS = 600.0
+LOW_SPEED = 1000
+LOW_SPEED_TIME = 60
 
-    The header is scoped to the remote's scheme://host/ so a redirect elsewhere does
-    not carry it.
-    """
+# Answers ``get`` only for the origin in UPDATER_GIT_PROTOCOL + UPDATER_GIT_HOSTS (the
+# host with and without its default port, as git may spell it), from the environment:
+# the secret is in no file and no argv. ``store``/``erase`` are ignored.
+_CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get || exit 0; p=; h=;'
+    " while IFS= read -r l; do case $l in protocol=*) p=${l#protocol=};;"
+    " host=*) h=${l#host=};; esac; done;"
+    ' test "$p" = "$UPDATER_GIT_PROTOCOL" || exit 0;'
+    ' for ok in $UPDATER_GIT_HOSTS; do if test "$h" = "$ok"; then'
+    " printf 'username=%s\\npassword=%s\\n'"
+    ' "$UPDATER_GIT_USERNAME" "$UPDATER_GIT_PASSWORD"; exit 0; fi; done; }; f'
+)
+
+
+def auth_environment(url: str, auth: HttpAuth | None) -> dict[str, str]:
+    """Environment for one git process: no prompts, bounded transfers, redirects only on
+    the first request, and a credential helper bound to ``auth``'s origin if any."""
     env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never", "GIT_ASKPASS": "true"}
-    if auth is None or not url.startswith(("http://", "https://")):
-        return env
-    parts = urlsplit(url)
-    scope = f"{parts.scheme}://{parts.netloc}/"
+    settings = [
+        ("http.lowSpeedLimit", str(LOW_SPEED)),
+        ("http.lowSpeedTime", str(LOW_SPEED_TIME)),
+        ("http.followRedirects", "initial"),
+    ]
+    if auth is not None and auth.origin and url.startswith(("http://", "https://")):
+        scheme, _, hostport = auth.origin.partition("://")
+        host, _, port = hostport.rpartition(":")
+        default = {"http": "80", "https": "443"}[scheme] == port
+        env.update(
+            {
+                "UPDATER_GIT_PROTOCOL": scheme,
+                "UPDATER_GIT_HOSTS": f"{host} {hostport}" if default else hostport,
+                "UPDATER_GIT_USERNAME": auth.username,
+                "UPDATER_GIT_PASSWORD": auth.token,
+            }
+        )
+        # An empty value first: the user's own helpers (a credential store, a keychain)
+        # are neither asked nor told about this credential.
+        settings += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
     try:
         count = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
     except ValueError:
         count = 0
-    env.update(
-        {
-            "GIT_CONFIG_COUNT": str(count + 1),
-            f"GIT_CONFIG_KEY_{count}": f"http.{scope}.extraHeader",
-            f"GIT_CONFIG_VALUE_{count}": auth.header,
-        }
-    )
+    for index, (key, value) in enumerate(settings, start=count):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    env["GIT_CONFIG_COUNT"] = str(count + len(settings))
     return env
 
 
@@ -160,17 +201,8 @@ class Checkout:
     redact: Redactor = field(default_factory=Redactor)
     remote: str = "origin"
     workdir: Path | None = None  # a temporary directory removed on close()
-    _repo: Any = None
 
     # -- plumbing
-
-    @property
-    def repo(self) -> Any:
-        if self._repo is None:
-            import git
-
-            self._repo = git.Repo(self.path)
-        return self._repo
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = auth_environment(self.url, self.auth)
@@ -182,6 +214,7 @@ class Checkout:
         self, *args: str, check: bool = True, env: Mapping[str, str] | None = None
     ) -> tuple[int, str, str]:
         """Run one git command in the checkout; returns (status, stdout, stderr)."""
+        # Any command may fetch in a blobless clone (checkout, reset): all get the auth.
         return run_git(self.path, args, env=self.env(env), redact=self.redact, check=check)
 
     def git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
@@ -231,13 +264,14 @@ class Checkout:
             tips[ref.removeprefix("refs/heads/")] = sha
         return tips
 
-    def remote_branches_under(self, prefix: str) -> dict[str, str]:
-        out = self.git("ls-remote", "--heads", self.remote, f"refs/heads/{prefix}*")
-        tips = {}
-        for line in out.splitlines():
-            sha, _, ref = line.partition("\t")
-            tips[ref.removeprefix("refs/heads/")] = sha
-        return tips
+    def committer_email(self, rev: str) -> str:
+        for line in self.git("cat-file", "commit", rev).splitlines():
+            if not line:
+                break
+            if line.startswith("committer "):
+                match = re.search(r"<([^<>]*)>", line)
+                return match[1] if match else ""
+        return ""
 
     def dirty(self, paths: Sequence[str]) -> list[str]:
         if not paths:
@@ -325,38 +359,50 @@ def run_git(
     check: bool = True,
     stdin: str | None = None,
 ) -> tuple[int, str, str]:
-    """Run git through GitPython's command wrapper, with a redacted one-line error."""
-    import git
+    """Run one git process under a deadline, with a redacted one-line error.
 
-    command = git.Git(str(cwd) if cwd else None)
-    kwargs: dict[str, Any] = {
-        "with_extended_output": True,
-        "with_exceptions": False,
-        "env": dict(env),
-        "strip_newline_in_stdout": False,
-    }
-    if stdin is not None:
-        kwargs["istream"] = _stdin_file(stdin)
+    git runs in its own process group so that a timeout or an interrupt ends it and the
+    helpers it started (``git-remote-https``, ``ssh``) together.
+    """
+    limit = deadline.cap(GIT_SECONDS, f"git {args[0]}")
     try:
-        status, out, err = command.execute(["git", *args], **kwargs)
-    except git.GitCommandNotFound as error:  # pragma: no cover - git is a dependency
-        raise GitError("git is not installed or not on PATH") from error
-    finally:
-        if "istream" in kwargs:
-            kwargs["istream"].close()
-    out = out if isinstance(out, str) else out.decode("utf-8", "replace")
-    err = err if isinstance(err, str) else err.decode("utf-8", "replace")
+        process = subprocess.Popen(
+            ["git", *args],
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError:  # pragma: no cover - git is a dependency
+        raise GitError("git is not installed or not on PATH") from None
+    try:
+        raw_out, raw_err = process.communicate(
+            stdin.encode("utf-8") if stdin is not None else None, timeout=limit
+        )
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        what = "the run's deadline" if deadline.left() == 0 else f"{limit:g} s"
+        raise GitError(
+            redact(f"git {args[0]} got no answer in time: stopped after {what}")
+        ) from None
+    except BaseException:
+        _kill(process)
+        raise
+    status = process.returncode
+    out = raw_out.decode("utf-8", "replace")
+    err = raw_err.decode("utf-8", "replace")
     if check and status != 0:
         reason = _last_line(err) or f"exit status {status}"
         raise GitError(redact(f"git {args[0]} failed: {reason}"))
     return status, out, err
 
 
-def _stdin_file(text: str) -> Any:
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by run_git
-    handle.write(text.encode("utf-8"))
-    handle.seek(0)
-    return handle
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
 
 
 def clone(
@@ -433,7 +479,10 @@ def _clone_reason(stderr: str, branch: str | None) -> str:
     if branch and ("remote branch" in text and "not found" in text):
         return f"branch {branch!r} not found on the remote"
     if "authentication failed" in text or "could not read username" in text or " 401" in text:
-        return "authentication failed (set --token-env or GITHUB_TOKEN/GITLAB_TOKEN)"
+        return (
+            "authentication failed (a forge token goes only to its forge's host: set"
+            " GITHUB_TOKEN/GITLAB_TOKEN, or name this host with --token-env VAR and --forge)"
+        )
     if " 403" in text:
         return "access denied (403)"
     return _last_line(stderr) or "git clone failed"

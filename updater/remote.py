@@ -167,3 +167,157 @@ def repo_credentials(
     if not env_secret:
         raise UsageError(f"{REPO_CREDENTIALS_VARIABLE}: expected USER:SECRET or SECRET")
     return clean, env_user or user, env_secret
+
+
+# --------------------------------------------------------------------------- tokens and hosts
+
+FORGES = ("github", "gitlab")
+TOKEN_VARIABLES = {
+    "github": ("GITHUB_TOKEN", "GH_TOKEN"),
+    "gitlab": ("GITLAB_TOKEN", "CI_JOB_TOKEN"),
+}
+# Basic-auth user names each forge expects in front of a token over git HTTPS.
+GIT_USERNAMES = {"github": "x-access-token", "gitlab": "oauth2"}
+JOB_TOKEN = "CI_JOB_TOKEN"
+_BUILT_IN = {
+    "github": ("https://github.com", "https://api.github.com"),
+    "gitlab": ("https://gitlab.com",),
+}
+
+
+def find_token(
+    kind: str, token_env: str | None, environ: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None]:
+    """(token, variable name) from --token-env or the usual variables of the forge."""
+    environ = os.environ if environ is None else environ
+    if token_env:
+        value = environ.get(token_env)
+        if not value:
+            raise UsageError(f"--token-env {token_env}: that variable is not set or empty")
+        return value, token_env
+    for name in TOKEN_VARIABLES.get(kind, ()):
+        value = environ.get(name)
+        if value:
+            return value, name
+    return None, None
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What the user (command line) and the CI platform say about forges and hosts.
+
+    A forge's tokens go only to that forge's origins: the public ones (github.com and
+    api.github.com, gitlab.com), the CI platform's own server (``GITHUB_SERVER_URL``,
+    ``GITHUB_API_URL``; ``CI_SERVER_URL``/``CI_SERVER_HOST``, ``CI_API_V4_URL``) and an
+    ``--api-url`` given on the command line. Any other host is unknown and gets a token
+    only when the user names it: ``--token-env`` together with ``--forge`` or
+    ``--api-url``. Never decided from repo content, never by substring.
+    """
+
+    forge: str | None = None  # --forge
+    api_url: str | None = None  # --api-url
+    token_env: str | None = None  # --token-env
+    environ: Mapping[str, str] | None = None
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return os.environ if self.environ is None else self.environ
+
+    def ci_server(self, kind: str) -> set[str]:
+        """Origins of the CI platform's own forge (its job token belongs there only)."""
+        env = self.env
+        found: set[str] = set()
+        if kind == "github":
+            names = [env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_API_URL", "")]
+        else:
+            names = [env.get("CI_SERVER_URL", ""), env.get("CI_API_V4_URL", "")]
+            host = env.get("CI_SERVER_HOST", "")
+            if host:
+                port = env.get("CI_SERVER_PORT", "")
+                scheme = env.get("CI_SERVER_PROTOCOL", "https")
+                names.append(f"{scheme}://{host}" + (f":{port}" if port else ""))
+        for name in names:
+            if name and origin(name):
+                found.add(origin(name))
+        return found
+
+    def origins(self, kind: str) -> set[str]:
+        """Origins ``kind``'s tokens may go to over git and its API."""
+        found = {origin(name) for name in _BUILT_IN.get(kind, ())} | self.ci_server(kind)
+        if self.api_url and self.forge == kind and origin(self.api_url):
+            found.add(origin(self.api_url))
+        return found
+
+    def known_kind(self, url: str) -> str | None:
+        """The forge a URL's host is known to belong to, matched exactly; None when
+        unknown. An ssh or scp-like URL is matched on its host's https origin."""
+        place = origin(url)
+        if not place and url_host(url):
+            place = origin(f"https://{url_host(url)}")
+        for kind in FORGES:
+            if place and place in self.origins(kind):
+                return kind
+        return None
+
+    def kind_of(self, url: str) -> str | None:
+        """The forge of the repo at ``url``: ``--forge``, else its host's, else None."""
+        return self.forge or self.known_kind(url)
+
+    def api_allowed(self, api_url: str, kind: str) -> bool:
+        """May ``kind``'s token go to ``api_url``? An ``--api-url`` on the command line is
+        the user naming the API host."""
+        place = origin(api_url)
+        if not place:
+            return False
+        if place in self.origins(kind) or self.named:
+            return True
+        return place == self._explicit_api()
+
+    def _explicit_api(self) -> str:
+        return origin(self.api_url) if self.api_url else ""
+
+    @property
+    def named(self) -> bool:
+        """The user named the host for --token-env's token themselves."""
+        return bool(self.token_env and (self.forge or self.api_url))
+
+    def token_for(self, url: str, kind: str | None) -> tuple[str | None, str | None]:
+        """(token, variable) that may be sent to ``url`` for forge ``kind``; (None, None)
+        when no token belongs there."""
+        place = origin(url)
+        if not place:
+            return None, None
+        known = self.known_kind(url)
+        if known is not None and kind in (None, known):
+            token, variable = find_token(known, self.token_env, self.env)
+            named = place == self._explicit_api()
+            if variable == JOB_TOKEN and place not in self.ci_server("gitlab") and not named:
+                token, variable = None, None  # a job token belongs to its own server
+            return token, variable
+        if self.named:
+            return find_token(kind or "", self.token_env, self.env)
+        return None, None
+
+
+def git_auth(
+    url: str, user: str | None, secret: str | None, trust: Trust
+) -> tuple[HttpAuth | None, str | None]:
+    """(HttpAuth or None, the variable it came from) for git over HTTP(S) to ``url``:
+    credentials given for this URL, else a forge token that belongs to its host."""
+    place = origin(url)
+    if not place:
+        return None, None
+    kind = trust.kind_of(url)
+    if secret is not None:
+        return HttpAuth(
+            secret, user or GIT_USERNAMES.get(kind or "", "x-access-token"), place
+        ), None
+    token, variable = trust.token_for(url, kind)
+    if token is None:
+        return None, None
+    username = user or (
+        "gitlab-ci-token"
+        if variable == JOB_TOKEN
+        else GIT_USERNAMES.get(kind or "", "x-access-token")
+    )
+    return HttpAuth(token, username, place), variable

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from tests.delivery import schemas
 
@@ -55,13 +55,15 @@ class Failure:
     status: int
     body: Any
     times: int
+    location: str | None = None  # a redirect: the base URL to send the client to
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, body: Any) -> None:
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(status)
         self.status = status
         self.body = body
+        self.headers = headers or {}
 
 
 def _branch_sha(git_dir: Path | None, branch: str) -> str | None:
@@ -100,6 +102,8 @@ class GitHubPull:
     teams: list[str] = field(default_factory=list)
     assignees: list[str] = field(default_factory=list)
     auto_merge: dict[str, Any] | None = None
+    author: str | None = None  # who opened it (None: the token's user)
+    fork: str | None = None  # owner of the fork its head branch lives in (None: same repo)
 
     @property
     def node_id(self) -> str:
@@ -139,6 +143,25 @@ class GitHubFake:
         self.server = server
         self.repos: dict[str, GitHubState] = {}
 
+    def open_pull(
+        self,
+        full_name: str,
+        head: str,
+        *,
+        base: str = "main",
+        title: str = "someone's change",
+        body: str = "",
+        author: str | None = None,
+        fork: str | None = None,
+    ) -> GitHubPull:
+        """Seed an open pull request as another user, or from a fork, would open it."""
+        state = self.repos[full_name]
+        pr = GitHubPull(state.next_number, title, body, head, base, False)
+        pr.author, pr.fork = author, fork
+        state.pulls[pr.number] = pr
+        state.next_number += 1
+        return pr
+
     def add_repo(
         self, full_name: str, *, git_dir: Path | None = None, default_branch: str = "main"
     ) -> GitHubState:
@@ -149,18 +172,24 @@ class GitHubFake:
 
     # -- rendering
 
-    def _repo_json(self, state: GitHubState, schema_ref: str = "full-repository") -> dict[str, Any]:
+    def _repo_json(
+        self, state: GitHubState, schema_ref: str = "full-repository", owner: str | None = None
+    ) -> dict[str, Any]:
+        """The repository; with ``owner``, that owner's fork of it."""
         root = self.server.url
+        fork_of = owner is not None and owner != state.owner
+        owner = owner or state.owner
         value = schemas.synthesize(schemas.GITHUB, {"$ref": f"#/components/schemas/{schema_ref}"})
         value.update(
             id=1000,
             node_id="R_1",
             name=state.name,
-            full_name=f"{state.owner}/{state.name}",
-            owner=_user(state.owner, root),
+            full_name=f"{owner}/{state.name}",
+            owner=_user(owner, root),
             private=True,
-            html_url=f"{root}/{state.owner}/{state.name}",
-            url=f"{root}/repos/{state.owner}/{state.name}",
+            fork=fork_of,
+            html_url=f"{root}/{owner}/{state.name}",
+            url=f"{root}/repos/{owner}/{state.name}",
             default_branch=state.default_branch,
             permissions={
                 "admin": False,
@@ -223,7 +252,7 @@ class GitHubFake:
             body=pr.body,
             draft=pr.draft,
             locked=False,
-            user=_user(self.login, root),
+            user=_user(pr.author or self.login, root),
             labels=[self._label(x) for x in pr.labels],
             assignees=[_user(x, root) for x in pr.assignees],
             assignee=_user(pr.assignees[0], root) if pr.assignees else None,
@@ -233,10 +262,10 @@ class GitHubFake:
             head={
                 **value.get("head", {}),
                 "ref": pr.head,
-                "sha": head_sha,
-                "label": f"{state.owner}:{pr.head}",
-                "repo": repo,
-                "user": _user(state.owner, root),
+                "sha": head_sha if pr.fork is None else "f" * 40,
+                "label": f"{pr.fork or state.owner}:{pr.head}",
+                "repo": repo if pr.fork is None else self._repo_json(state, "repository", pr.fork),
+                "user": _user(pr.fork or state.owner, root),
             },
             base={
                 **value.get("base", {}),
@@ -370,15 +399,20 @@ class GitHubFake:
         ]
         if "head" in q:
             head_owner, _, head_ref = q["head"].partition(":")
-            pulls = [p for p in pulls if head_owner == state.owner and p.head == head_ref]
+            pulls = [
+                p for p in pulls if head_owner == (p.fork or state.owner) and p.head == head_ref
+            ]
         if "base" in q:
             pulls = [p for p in pulls if p.base == q["base"]]
-        per_page = int(q.get("per_page", 30))
+        # GitHub: 30 a page unless per_page (at most 100) says otherwise; the fake's
+        # page_size makes pages smaller so that tests cross page boundaries.
+        per_page = min(int(q.get("per_page", 30)), 100, self.server.page_size)
         page = int(q.get("page", 1))
         chunk = pulls[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(pulls):
-            query = f"state={wanted_state}&per_page={per_page}&page={page + 1}"
+            # Like GitHub, the next link repeats every filter of the request.
+            query = urlencode({**q, "page": str(page + 1)})
             nxt = f"{self.server.url}{record.path}?{query}"
             headers["Link"] = f'<{nxt}>; rel="next"'
         return 200, [self._pull_json(state, p, "pull-request-simple") for p in chunk], headers
@@ -405,7 +439,8 @@ class GitHubFake:
                 },
             )
         for pr in state.pulls.values():
-            if pr.state == "open" and pr.head == head and pr.base == body["base"]:
+            same = pr.fork is None  # a fork's same-named branch is another branch
+            if same and pr.state == "open" and pr.head == head and pr.base == body["base"]:
                 raise HttpError(
                     422,
                     {
@@ -554,6 +589,8 @@ class GitLabMR:
     reviewer_ids: list[int] = field(default_factory=list)
     merge_when_pipeline_succeeds: bool = False
     remove_source_branch: bool = False
+    author_id: int = 100  # the token's user (gitops-bot) unless seeded otherwise
+    source_project_id: int | None = None  # a fork's project id (None: the project itself)
 
 
 class GitLabState:
@@ -591,6 +628,26 @@ class GitLabFake:
         self.projects[path] = state
         return state
 
+    def open_mr(
+        self,
+        path: str,
+        source_branch: str,
+        *,
+        target_branch: str = "main",
+        title: str = "someone's change",
+        description: str = "",
+        author: str = "gitops-bot",
+        fork_project_id: int | None = None,
+    ) -> GitLabMR:
+        """Seed an open merge request as another user, or a fork, would open it."""
+        state = self.projects[path]
+        mr = GitLabMR(state.next_iid, title, description, source_branch, target_branch)
+        mr.author_id = self.users[author]
+        mr.source_project_id = fork_project_id
+        state.mrs[mr.iid] = mr
+        state.next_iid += 1
+        return mr
+
     def _user(self, uid: int) -> dict[str, Any]:
         name = next((n for n, i in self.users.items() if i == uid), f"user{uid}")
         return {
@@ -610,6 +667,8 @@ class GitLabFake:
             id=mr.iid + 9000,
             iid=mr.iid,
             project_id=state.id,
+            source_project_id=mr.source_project_id or state.id,
+            target_project_id=state.id,
             title=mr.title,
             description=mr.description,
             state=mr.state,
@@ -625,7 +684,7 @@ class GitLabFake:
             force_remove_source_branch=mr.remove_source_branch,
             sha=_branch_sha(state.git_dir, mr.source_branch),
             web_url=f"{self.server.url}/{state.path}/-/merge_requests/{mr.iid}",
-            author=self._user(100),
+            author=self._user(mr.author_id),
         )
         return dict(value)
 
@@ -662,6 +721,7 @@ class GitLabFake:
             "merge_mr",
         ),
         ("GET", r"/api/v4/users", None, "list_users"),
+        ("GET", r"/api/v4/user", None, "current_user"),
     )
 
     def handle(self, record: Recorded) -> Response:
@@ -738,11 +798,23 @@ class GitLabFake:
             mrs = [m for m in mrs if m.source_branch == q["source_branch"]]
         if "target_branch" in q:
             mrs = [m for m in mrs if m.target_branch == q["target_branch"]]
-        return (
-            200,
-            [self._mr_json(state, m) for m in mrs],
-            {"X-Total": str(len(mrs)), "X-Total-Pages": "1"},
-        )
+        # GitLab: 20 a page unless per_page (at most 100); offset pagination with the
+        # X-* headers and a Link next that keeps every filter.
+        per_page = min(int(q.get("per_page", 20)), 100, self.server.page_size)
+        page = int(q.get("page", 1))
+        pages = max(1, -(-len(mrs) // per_page))
+        chunk = mrs[(page - 1) * per_page : page * per_page]
+        headers = {
+            "X-Total": str(len(mrs)),
+            "X-Total-Pages": str(pages),
+            "X-Per-Page": str(per_page),
+            "X-Page": str(page),
+            "X-Next-Page": str(page + 1) if page < pages else "",
+        }
+        if page < pages:
+            nxt = f"{self.server.url}{record.path}?{urlencode({**q, 'page': str(page + 1)})}"
+            headers["Link"] = f'<{nxt}>; rel="next"'
+        return 200, [self._mr_json(state, m) for m in chunk], headers
 
     def create_mr(self, record: Recorded, pid: str) -> Response:
         state = self._state(pid)
@@ -752,6 +824,7 @@ class GitLabFake:
         for mr in state.mrs.values():
             if (
                 mr.state == "opened"
+                and mr.source_project_id is None  # a fork's same-named branch is another
                 and mr.source_branch == body["source_branch"]
                 and mr.target_branch == body["target_branch"]
             ):
@@ -817,6 +890,12 @@ class GitLabFake:
             mr.state = "merged"
         return 200, self._mr_json(state, mr), {}
 
+    def current_user(self, record: Recorded) -> Response:
+        """GET /user: the token's own user (a job token may not ask)."""
+        if "job-token" in record.headers:
+            raise HttpError(401, {"message": "401 Unauthorized"})
+        return 200, self._user(100), {}
+
     def list_users(self, record: Recorded) -> Response:
         """Not in the stored subset: GET /users?username=NAME."""
         name = record.query.get("username")
@@ -831,8 +910,9 @@ class FakeForgeServer:
     """One loopback HTTP server answering as GitHub (``/repos``, ``/user``, ``/graphql``)
     and GitLab (``/api/v4``)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, host: str = "127.0.0.1", page_size: int = 100) -> None:
         self.token = token
+        self.page_size = page_size  # the largest page any listing answers with
         self.requests: list[Recorded] = []
         self.failures: list[Failure] = []
         self.lock = threading.Lock()
@@ -851,7 +931,7 @@ class FakeForgeServer:
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -859,6 +939,12 @@ class FakeForgeServer:
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    def redirect(
+        self, method: str, pattern: str, to: str, status: int = 301, times: int = 1
+    ) -> None:
+        """Answer the next matching requests with a redirect to the same path on ``to``."""
+        self.failures.append(Failure(method, pattern, status, None, times, to.rstrip("/")))
 
     def start(self) -> FakeForgeServer:
         self.thread.start()
@@ -916,6 +1002,9 @@ class FakeForgeServer:
             with self.lock:
                 self.requests.append(record)
                 injected = self._injected(record)
+                if injected is not None and injected.location is not None:
+                    headers = {"Location": injected.location + handler.path}
+                    raise HttpError(injected.status, {"message": "Moved"}, headers)
                 if injected is not None:
                     raise HttpError(injected.status, injected.body)
                 if parts.path.startswith("/api/v4/"):
@@ -923,7 +1012,7 @@ class FakeForgeServer:
                 else:
                     status, payload, headers = self.github.handle(record)
         except HttpError as error:
-            status, payload, headers = error.status, error.body, {}
+            status, payload, headers = error.status, error.body, error.headers
         record.status = status
         record.response = payload
         data = json.dumps(payload).encode()

@@ -1,10 +1,17 @@
 """A smart-HTTP git remote: ``git http-backend`` (CGI) behind a loopback HTTP server
-that demands a token (HTTP Basic, any user name, the token as password)."""
+that demands a token (HTTP Basic, any user name, the token as password) and logs every
+request's headers, per host. Two servers on different loopback addresses or ports are
+different hosts (Linux answers on all of 127.0.0.0/8).
+
+It can also misbehave: ``redirect_to`` answers every request with a redirect to another
+server, and :class:`SilentServer` accepts connections and never answers.
+"""
 
 from __future__ import annotations
 
 import base64
 import os
+import socket
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -37,13 +44,20 @@ class GitRequest:
     user: str | None
     authorized: bool
     status: int
+    host: str = ""  # the server's own address:port (which host received this)
+    headers: dict[str, str] | None = None
+
+    @property
+    def authorization(self) -> str:
+        return (self.headers or {}).get("authorization", "")
 
 
 class GitHttpServer:
-    def __init__(self, root: Path, token: str) -> None:
+    def __init__(self, root: Path, token: str, host: str = "127.0.0.1") -> None:
         self.root = root
         self.token = token
         self.requests: list[GitRequest] = []
+        self.redirect_to: str | None = None  # base URL every request is redirected to
         self.backend = http_backend()
         server = self
 
@@ -58,7 +72,7 @@ class GitHttpServer:
 
             do_GET = do_POST = _serve
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -102,14 +116,41 @@ class GitHttpServer:
             return False, None
         return password == self.token, user
 
+    @property
+    def address(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"{host}:{port}"
+
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
         body = self._read_body(handler)
         ok, user = self._check(handler)
-        if not ok:
+        received = {k.lower(): v for k, v in handler.headers.items()}
+
+        def log(authorized: bool, status: int) -> None:
             self.requests.append(
-                GitRequest(handler.command, parts.path, parts.query, user, False, 401)
+                GitRequest(
+                    handler.command,
+                    parts.path,
+                    parts.query,
+                    user,
+                    authorized,
+                    status,
+                    self.address,
+                    received,
+                )
             )
+
+        if self.redirect_to is not None:
+            log(ok, 302)
+            target = self.redirect_to.rstrip("/") + handler.path
+            handler.send_response(302)
+            handler.send_header("Location", target)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        if not ok:
+            log(False, 401)
             message = b"authentication required\n"
             handler.send_response(401)
             handler.send_header("WWW-Authenticate", 'Basic realm="git"')
@@ -150,9 +191,7 @@ class GitHttpServer:
                 status = int(value.strip().split()[0])
             elif key:
                 headers.append((key.strip(), value.strip()))
-        self.requests.append(
-            GitRequest(handler.command, parts.path, parts.query, user, True, status)
-        )
+        log(True, status)
         handler.send_response(status)
         for key, value in headers:
             if key.lower() != "content-length":
@@ -160,3 +199,44 @@ class GitHttpServer:
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)
+
+
+class SilentServer:
+    """Accepts TCP connections, reads what it is sent, and never answers."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.socket = socket.socket()
+        self.socket.bind((host, 0))
+        self.socket.listen(16)
+        self.received: list[bytes] = []
+        self._open: list[socket.socket] = []
+        self._stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SilentServer:
+        self.thread.start()
+        return self
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self.socket.accept()
+            except OSError:
+                return
+            self._open.append(conn)
+            try:
+                conn.settimeout(5)
+                self.received.append(conn.recv(65536))
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.socket.close()
+        for conn in self._open:
+            conn.close()

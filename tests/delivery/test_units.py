@@ -45,15 +45,105 @@ def test_url_parts() -> None:
     assert remote.url_path("https://gitlab.example.com/group/sub/config.git") == "group/sub/config"
 
 
-def test_auth_environment_is_scoped_and_appended(monkeypatch: pytest.MonkeyPatch) -> None:
-    auth = remote.HttpAuth("tok-1234")
+def test_auth_environment_binds_a_helper_to_one_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = remote.HttpAuth("tok-1234", origin=remote.origin("https://github.com/acme/x.git"))
     monkeypatch.setenv("GIT_CONFIG_COUNT", "2")
     env = git.auth_environment("https://github.com/acme/config.git", auth)
-    assert env["GIT_CONFIG_COUNT"] == "3"
-    assert env["GIT_CONFIG_KEY_2"] == "http.https://github.com/.extraHeader"
-    assert env["GIT_CONFIG_VALUE_2"].startswith("Authorization: Basic ")
+    keys = {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"] for i in range(2, 7)}
+    assert env["GIT_CONFIG_COUNT"] == "7"  # appended after the caller's own two
+    assert keys["http.followRedirects"] == "initial"
+    assert keys["http.lowSpeedTime"] and keys["http.lowSpeedLimit"]
+    assert keys["credential.helper"].startswith("!")  # ours, after an empty reset
+    assert env["UPDATER_GIT_PROTOCOL"] == "https"
+    assert env["UPDATER_GIT_HOSTS"].split() == ["github.com", "github.com:443"]
+    assert "tok-1234" not in "".join(keys.values())  # the secret only in its own variable
+    assert not any("extraheader" in k.lower() for k in keys)
     assert env["GIT_TERMINAL_PROMPT"] == "0"
-    assert "GIT_CONFIG_COUNT" not in git.auth_environment("ssh://git@github.com/a/b", auth)
+    ssh = git.auth_environment("ssh://git@github.com/a/b", auth)
+    assert "UPDATER_GIT_PASSWORD" not in ssh
+
+
+def test_origins_are_exact() -> None:
+    assert remote.origin("https://GitHub.com/a") == "https://github.com:443"
+    assert remote.origin("http://127.0.0.1:8080/x") == "http://127.0.0.1:8080"
+    assert remote.origin("https://[::1]/x") == "https://[::1]:443"
+    assert remote.origin("ssh://git@github.com/a") == ""
+    assert remote.origin("https://github.com:443/a") == remote.origin("https://github.com/a")
+    assert remote.origin("http://github.com/a") != remote.origin("https://github.com/a")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "github.evil.example",
+        "notgithub.com",
+        "github.com.evil.example",
+        "gitlab.evil.example",
+        "my-gitlab.example",
+        "www.github.com",
+    ],
+)
+def test_a_name_containing_a_forge_is_not_that_forge(host: str) -> None:
+    trust = remote.Trust(environ={"GITHUB_TOKEN": "gh-secret", "GITLAB_TOKEN": "gl-secret"})
+    url = f"https://{host}/acme/config.git"
+    assert trust.known_kind(url) is None
+    assert trust.token_for(url, None) == (None, None)
+    assert remote.git_auth(url, None, None, trust) == (None, None)
+    with pytest.raises(UsageError, match="pass --forge"):
+        detect_kind(url, None, trust)
+
+
+def test_which_token_goes_where() -> None:
+    env = {
+        "GITHUB_TOKEN": "gh-secret",
+        "GITLAB_TOKEN": "gl-secret",
+        "CI_JOB_TOKEN": "job-secret",
+        "CI_SERVER_URL": "https://gitlab.corp.example",
+        "GITHUB_SERVER_URL": "https://ghe.corp.example",
+        "DEPLOY": "deploy-secret",
+    }
+    trust = remote.Trust(environ=env)
+    assert trust.token_for("https://github.com/a/b.git", None) == ("gh-secret", "GITHUB_TOKEN")
+    assert trust.token_for("https://ghe.corp.example/a/b.git", None)[0] == "gh-secret"
+    assert trust.token_for("https://gitlab.com/a/b.git", None)[0] == "gl-secret"
+    assert trust.token_for("https://gitlab.corp.example/a/b.git", None)[0] == "gl-secret"
+    assert trust.token_for("http://github.com/a/b.git", None) == (None, None)  # not over http
+    assert trust.token_for("https://git.corp.example/a/b.git", None) == (None, None)
+    # --forge alone names no host; with --token-env it does.
+    forge_only = remote.Trust(forge="github", environ=env)
+    assert forge_only.token_for("https://git.corp.example/a.git", "github") == (None, None)
+    named = remote.Trust(forge="github", token_env="DEPLOY", environ=env)
+    assert named.token_for("https://git.corp.example/a.git", "github")[0] == "deploy-secret"
+    # --api-url with --forge makes that host the forge's own.
+    api = remote.Trust(forge="gitlab", api_url="https://git.corp.example", environ=env)
+    assert api.token_for("https://git.corp.example/a.git", "gitlab")[0] == "gl-secret"
+    # A job token belongs to its own server only.
+    job_only = remote.Trust(environ={"CI_JOB_TOKEN": "job", "CI_SERVER_URL": "https://gl.corp"})
+    assert job_only.token_for("https://gl.corp/a.git", None) == ("job", "CI_JOB_TOKEN")
+    assert job_only.token_for("https://gitlab.com/a.git", None) == (None, None)
+    auth, _ = remote.git_auth("https://gl.corp/a.git", None, None, job_only)
+    assert auth is not None and auth.username == "gitlab-ci-token"
+    assert auth.origin == "https://gl.corp:443"
+
+
+def test_forge_api_tokens_stay_with_their_host() -> None:
+    env = {"GITHUB_TOKEN": "gh-secret"}
+    settings = settings_for(
+        "https://github.com/acme/config.git",
+        forge=None, api_url=None, project=None, token_env=None, environ=env,
+    )  # fmt: skip
+    assert settings.api_url == "https://api.github.com" and settings.token == "gh-secret"
+    with pytest.raises(UsageError, match=r"not sending GITHUB_TOKEN to ghe\.corp\.example"):
+        settings_for(
+            "https://ghe.corp.example/acme/config.git",
+            forge="github", api_url=None, project=None, token_env=None, environ=env,
+        )  # fmt: skip
+    named = settings_for(
+        "https://ghe.corp.example/acme/config.git",
+        forge="github", api_url="https://ghe.corp.example/api/v3", project=None,
+        token_env=None, environ=env,
+    )  # fmt: skip
+    assert named.token == "gh-secret"
 
 
 def test_push_porcelain_parsing() -> None:

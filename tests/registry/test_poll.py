@@ -309,7 +309,7 @@ def test_alias_updates_marked_fields(anon: Registry, repo_name: str, tmp_path: P
     assert (repo / "values.yaml").read_text() == values.replace("1.0.0", "1.4.0")
 
 
-def test_config_mode_applies_unless_a_flag_is_given(
+def test_config_mode_applies_only_with_deliver(
     anon: Registry, repo_name: str, tmp_path: Path
 ) -> None:
     image = f"{anon.host}/{repo_name}"
@@ -324,7 +324,10 @@ def test_config_mode_applies_unless_a_flag_is_given(
     result = poll(repo, "--dry-run")
     assert result.exit_code == 0 and "+          image:" in result.stdout
     assert f"{image}:1.0.0" in (repo / "app.yaml").read_text()
-    result = poll(repo)
+    result = poll(repo)  # no flag: dry-run, whatever the config says
+    assert result.exit_code == 0 and "+          image:" in result.stdout
+    assert f"{image}:1.0.0" in (repo / "app.yaml").read_text()
+    result = poll(repo, "--deliver")
     assert result.exit_code == 0
     assert f"{image}:1.0.1" in (repo / "app.yaml").read_text()
 

@@ -20,7 +20,14 @@ from typing import Any
 
 import click
 
-from updater.config import DEFAULT_NAME, ImageConfig, PollConfig, load_config
+from updater.config import (
+    DEFAULT_NAME,
+    ImageConfig,
+    PollConfig,
+    confirmed_delivery,
+    delivery_mode,
+    load_config,
+)
 from updater.deliver import DeliveryRequest, DeliveryResult, deliver
 from updater.edit.model import FileEdit, Plan, Record
 from updater.edit.planner import plan
@@ -35,7 +42,7 @@ from updater.report import plan_json, render_diff, summary
 class PollRequest:
     repo: str
     config: str | None  # None: .image-updater.yaml at the root of a local --repo
-    mode: str | None  # None: not given on the command line (the config's, else dry-run)
+    mode: str | None  # the MODE flag; None: none given (dry-run); "deliver": the config's
     as_json: bool = False
     delivery: dict[str, Any] = field(default_factory=dict)
     workers: int = 8
@@ -243,8 +250,8 @@ def _delivery_paths(lookups: list[Lookup]) -> tuple[str, ...]:
 
 def run(request: PollRequest) -> int:
     config = read_config(request)
-    mode = request.mode or config.mode or "dry-run"
-    options = {**config.delivery, **request.delivery}
+    mode = delivery_mode(request.mode, config)
+    options = {**confirmed_delivery(config, request.delivery), **request.delivery}
     with RegistryClient(config.registries, workers=request.workers) as client:
         lookups = look_up_all(client, config.images, request.workers)
         result: DeliveryResult | None = None

@@ -6,21 +6,15 @@ is opened, so nothing here slows down ``--dry-run``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from updater.errors import DeliveryError, UsageError
-from updater.remote import Redactor, url_host, url_path
-
-FORGES = ("github", "gitlab")
-TOKEN_VARIABLES = {
-    "github": ("GITHUB_TOKEN", "GH_TOKEN"),
-    "gitlab": ("GITLAB_TOKEN", "CI_JOB_TOKEN"),
-}
-# Basic-auth user names each forge expects in front of a token over git HTTPS.
-GIT_USERNAMES = {"github": "x-access-token", "gitlab": "oauth2"}
+from updater.remote import FORGES as FORGES
+from updater.remote import TOKEN_VARIABLES as TOKEN_VARIABLES
+from updater.remote import Redactor, Trust, origin, url_host, url_path
+from updater.remote import find_token as find_token
 
 
 class ForgeError(DeliveryError):
@@ -58,6 +52,8 @@ class Proposal:
     assignees: tuple[str, ...] = ()
     auto_merge: bool = False
     draft: bool = False
+    author: str = ""  # the user who opened it
+    same_repo: bool = True  # its head branch lives in the config repo itself (not a fork)
     raw: Any = field(default=None, repr=False)  # the client library's object
 
 
@@ -69,8 +65,12 @@ class Forge(Protocol):
     def check_access(self) -> None:
         """Fail early (bad token, no such project) before anything is pushed."""
 
-    def find_open(self, head: str, base: str) -> Proposal | None:
-        """The open PR/MR from ``head`` into ``base``, if any."""
+    def whoami(self) -> str:
+        """The user the token belongs to (the bot's own user)."""
+
+    def find_open(self, head: str, base: str) -> list[Proposal]:
+        """Every open PR/MR whose head branch is named ``head``, into ``base``: from the
+        config repo itself and from forks, whoever opened them."""
 
     def list_open(self, base: str, head_prefix: str) -> list[Proposal]:
         """Open PRs/MRs into ``base`` whose head branch starts with ``head_prefix``."""
@@ -100,48 +100,41 @@ class ForgeSettings:
     token_variable: str | None
 
 
-def detect_kind(url: str, explicit: str | None) -> str:
+def detect_kind(url: str, explicit: str | None, trust: Trust | None = None) -> str:
+    """The forge of the repo: ``--forge``, else its host matched exactly against the
+    forges' own hosts and the CI platform's server (never a substring of the name)."""
     if explicit:
         if explicit not in FORGES:
             raise UsageError(f"--forge {explicit}: expected one of {', '.join(FORGES)}")
         return explicit
+    kind = (trust or Trust()).known_kind(url)
+    if kind is not None:
+        return kind
     host = (url_host(url) or "").lower()
-    if host == "github.com" or host.endswith(".github.com") or "github" in host:
-        return "github"
-    if host == "gitlab.com" or "gitlab" in host:
-        return "gitlab"
     raise UsageError(
         f"cannot tell the forge of {host or 'this remote'}: pass --forge github|gitlab"
         " (and --api-url for GitHub Enterprise or self-managed GitLab)"
     )
 
 
-def default_api_url(kind: str, url: str) -> str:
+def default_api_url(kind: str, url: str, trust: Trust | None = None) -> str:
+    """The API of the forge hosting ``url``: the public one, the CI platform's, or the
+    Enterprise/self-managed API on the repo's own host."""
     host = (url_host(url) or "").lower()
+    env = (trust or Trust()).env
     if kind == "github":
         if host in ("github.com", "www.github.com", ""):
             return "https://api.github.com"
+        server = env.get("GITHUB_SERVER_URL", "")
+        if env.get("GITHUB_API_URL") and server and origin(server) == origin(f"https://{host}"):
+            return env["GITHUB_API_URL"]
         return f"https://{host}/api/v3"  # GitHub Enterprise Server
     if host in ("", "gitlab.com"):
         return "https://gitlab.com"
+    server = env.get("CI_SERVER_URL", "")
+    if server and (url_host(server) or "").lower() == host:
+        return server
     return f"https://{host}"
-
-
-def find_token(
-    kind: str, token_env: str | None, environ: Mapping[str, str] | None = None
-) -> tuple[str | None, str | None]:
-    """(token, variable name) from --token-env or the usual variables of the forge."""
-    environ = os.environ if environ is None else environ
-    if token_env:
-        value = environ.get(token_env)
-        if not value:
-            raise UsageError(f"--token-env {token_env}: that variable is not set or empty")
-        return value, token_env
-    for name in TOKEN_VARIABLES.get(kind, ()):
-        value = environ.get(name)
-        if value:
-            return value, name
-    return None, None
 
 
 def settings_for(
@@ -153,11 +146,20 @@ def settings_for(
     token_env: str | None,
     environ: Mapping[str, str] | None = None,
 ) -> ForgeSettings:
-    kind = detect_kind(url, forge)
-    token, variable = find_token(kind, token_env, environ)
+    trust = Trust(forge=forge, api_url=api_url, token_env=token_env, environ=environ)
+    kind = detect_kind(url, forge, trust)
+    api = (api_url or default_api_url(kind, url, trust)).rstrip("/")
+    if not origin(api):
+        raise UsageError(f"--api-url {api}: expected an http(s) URL")
+    token, variable = find_token(kind, token_env, trust.env)
+    if token is not None and not trust.api_allowed(api, kind):
+        raise UsageError(
+            f"{kind}: not sending {variable} to {url_host(api)}: that host is not {kind}'s own"
+            f" nor the CI platform's; name it with --api-url, or --token-env VAR and --forge {kind}"
+        )
     return ForgeSettings(
         kind=kind,
-        api_url=(api_url or default_api_url(kind, url)).rstrip("/"),
+        api_url=api,
         project=(project or url_path(url)).strip("/"),
         token=token,
         token_variable=variable,
@@ -177,6 +179,19 @@ def open_forge(settings: ForgeSettings, redact: Redactor) -> Forge:
     from updater.forges.gitlab import GitLabForge
 
     return GitLabForge(settings, redact)
+
+
+def not_ours(proposal: Proposal, me: str, *, marked: bool) -> str:
+    """Why a PR/MR is not the bot's own ("" when it is): the bot touches only PRs/MRs
+    whose head branch is in the config repo, that its own user opened, and that carry
+    its marker."""
+    if not proposal.same_repo:
+        return "its branch is in a fork"
+    if not me or proposal.author != me:
+        return f"it was opened by {proposal.author or 'someone else'}, not by {me or 'the bot'}"
+    if not marked:
+        return "it does not carry the gitops-updater marker"
+    return ""
 
 
 def unreachable(forge: str, action: str, api_url: str, error: Exception) -> str:

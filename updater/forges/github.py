@@ -10,6 +10,7 @@ Auto-merge is GraphQL only (``enablePullRequestAutoMerge``), which PyGithub send
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from updater.forges import (
     http_failure,
     unreachable,
 )
+from updater.forges.http import off_origin_message
 from updater.remote import Redactor
 
 T = TypeVar("T")
@@ -53,6 +55,7 @@ class GitHubForge:
             user_agent="gitops-updater",
         )
         self._repo: Any = None
+        self._me: str | None = None
 
     # -- error mapping
 
@@ -71,6 +74,14 @@ class GitHubForge:
             raise ForgeError(
                 self.redact(unreachable("github", action, self.settings.api_url, error))
             ) from None
+        except (RuntimeError, AssertionError) as error:
+            # PyGithub's own refusals: a redirect to another host or scheme (RuntimeError),
+            # a next-page link to another host (an assert in its URL check).
+            raise ForgeError(
+                self.redact(
+                    off_origin_message("github", action, self.settings.api_url, _target_of(error))
+                )
+            ) from None
 
     @property
     def repo(self) -> Any:
@@ -85,6 +96,12 @@ class GitHubForge:
 
     def check_access(self) -> None:
         repo = self.repo
+        if not repo.raw_data.get("full_name"):
+            # PyGithub takes any non-error answer as the repository, a 302 included.
+            raise ForgeError(
+                f"github: reading repository {self.settings.project} failed: the API answered"
+                " without a repository (a redirect?); check --api-url"
+            )
         permissions = repo.raw_data.get("permissions") or {}
         if permissions and not (permissions.get("push") or permissions.get("admin")):
             raise ForgeError(
@@ -92,12 +109,24 @@ class GitHubForge:
                 " (needs contents and pull-requests write)"
             )
 
-    def find_open(self, head: str, base: str) -> Proposal | None:
-        def search() -> Proposal | None:
-            for pr in self.repo.get_pulls(state="open", head=f"{self.owner}:{head}", base=base):
-                if pr.head.ref == head and pr.base.ref == base:
-                    return _proposal(pr)
-            return None
+    def whoami(self) -> str:
+        if self._me is None:
+            action = "telling which user the token belongs to (GET /user)"
+            try:
+                self._me = self._call(action, lambda: str(self.client.get_user().login))
+            except ForgeError as error:
+                # An Actions GITHUB_TOKEN (an app installation token) cannot read /user;
+                # what it opens is authored by the Actions bot.
+                if "(HTTP 403)" not in str(error) or os.environ.get("GITHUB_ACTIONS") != "true":
+                    raise
+                self._me = "github-actions[bot]"
+        return self._me
+
+    def find_open(self, head: str, base: str) -> list[Proposal]:
+        def search() -> list[Proposal]:
+            # ``head=OWNER:BRANCH`` already leaves out forks owned by someone else.
+            pulls = self.repo.get_pulls(state="open", head=f"{self.owner}:{head}", base=base)
+            return [_proposal(pr) for pr in pulls if pr.head.ref == head and pr.base.ref == base]
 
         return self._call("listing pull requests", search)
 
@@ -174,6 +203,14 @@ class GitHubForge:
         )
 
 
+def _target_of(error: Exception) -> str:
+    text = str(error)
+    match = re.search(r"redirected (?:from host \S+ to|to) (\S+?),?(?:\s|$)", text)
+    if match:
+        return match[1]
+    return text.split(",")[0][:100] or "another host"
+
+
 def _proposal(pr: Any) -> Proposal:
     raw = pr.raw_data
     reviewers = tuple(u["login"] for u in raw.get("requested_reviewers") or ()) + tuple(
@@ -192,8 +229,18 @@ def _proposal(pr: Any) -> Proposal:
         assignees=tuple(u["login"] for u in raw.get("assignees") or ()),
         auto_merge=bool(raw.get("auto_merge")),
         draft=bool(raw.get("draft")),
+        author=str((raw.get("user") or {}).get("login") or ""),
+        same_repo=_same_repo(raw),
         raw=pr,
     )
+
+
+def _same_repo(raw: dict[str, Any]) -> bool:
+    """The head branch lives in the base repository (a deleted fork has no head repo)."""
+    head = (raw.get("head") or {}).get("repo") or {}
+    base = (raw.get("base") or {}).get("repo") or {}
+    name = str(head.get("full_name") or "").lower()
+    return bool(name) and name == str(base.get("full_name") or "").lower()
 
 
 def _github_detail(data: Any) -> str:

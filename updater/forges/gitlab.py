@@ -9,6 +9,7 @@ Draft merge requests are the ``Draft:`` title prefix.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,6 +33,8 @@ class GitLabForge:
     def __init__(self, settings: ForgeSettings, redact: Redactor) -> None:
         import gitlab
 
+        from updater.forges.http import SameOriginSession
+
         self.settings = settings
         self.redact = redact
         if settings.token:
@@ -44,16 +47,27 @@ class GitLabForge:
             timeout=30,
             retry_transient_errors=False,
             user_agent="gitops-updater",
+            session=SameOriginSession(settings.api_url),
+            keep_base_url=True,  # next-page links rebased on the API we were given
         )
         self._project: Any = None
         self._user_ids: dict[str, int] = {}
+        self._me: str | None = None
 
     def _call(self, action: str, func: Callable[[], T]) -> T:
         import gitlab
         import requests
 
+        from updater.forges.http import OffOriginRequest, off_origin_message
+
         try:
             return func()
+        except OffOriginRequest as error:
+            raise ForgeError(
+                self.redact(
+                    off_origin_message("gitlab", action, self.settings.api_url, error.target)
+                )
+            ) from None
         except gitlab.exceptions.GitlabError as error:
             detail = str(error.error_message or "")
             if isinstance(error.error_message, dict):
@@ -90,21 +104,39 @@ class GitLabForge:
                 f"gitlab: the token cannot push to {self.settings.project} (needs Developer role)"
             )
 
-    def find_open(self, head: str, base: str) -> Proposal | None:
-        def search() -> Proposal | None:
-            for mr in self.project.mergerequests.list(
-                state="opened", source_branch=head, target_branch=base, get_all=True
-            ):
-                if mr.source_branch == head and mr.target_branch == base:
-                    return _proposal(mr)
-            return None
+    def whoami(self) -> str:
+        if self._me is None:
+            if self.settings.token_variable == "CI_JOB_TOKEN":
+                # A job token cannot read /user; it acts as the user who runs the job.
+                self._me = os.environ.get("GITLAB_USER_LOGIN", "")
+            else:
+
+                def read() -> str:
+                    self.client.auth()
+                    user = self.client.user
+                    return str(getattr(user, "username", "") or "")
+
+                self._me = self._call("telling which user the token belongs to", read)
+        return self._me
+
+    def find_open(self, head: str, base: str) -> list[Proposal]:
+        def search() -> list[Proposal]:
+            # Forks' merge requests into this project are listed too: a fork's branch
+            # may carry the bot branch's name.
+            return [
+                _proposal(mr, self.project.id)
+                for mr in self.project.mergerequests.list(
+                    state="opened", source_branch=head, target_branch=base, get_all=True
+                )
+                if mr.source_branch == head and mr.target_branch == base
+            ]
 
         return self._call("listing merge requests", search)
 
     def list_open(self, base: str, head_prefix: str) -> list[Proposal]:
         def search() -> list[Proposal]:
             return [
-                _proposal(mr)
+                _proposal(mr, self.project.id)
                 for mr in self.project.mergerequests.list(
                     state="opened", target_branch=base, get_all=True
                 )
@@ -130,7 +162,7 @@ class GitLabForge:
         mr = self._call(
             "creating the merge request", lambda: self.project.mergerequests.create(data)
         )
-        return _proposal(mr)
+        return _proposal(mr, self.project.id)
 
     def update(self, proposal: Proposal, spec: ProposalSpec) -> bool:
         title = spec.title
@@ -209,8 +241,9 @@ def _ids_of(mr: Any, key: str) -> list[int]:
     return [int(u["id"]) for u in (mr.attributes.get(key) or []) if "id" in u]
 
 
-def _proposal(mr: Any) -> Proposal:
+def _proposal(mr: Any, project_id: int) -> Proposal:
     attrs = mr.attributes
+    source = attrs.get("source_project_id")
     title = attrs.get("title") or ""
     draft = bool(attrs.get("draft") or attrs.get("work_in_progress")) or title.startswith(
         DRAFT_PREFIX
@@ -227,5 +260,7 @@ def _proposal(mr: Any) -> Proposal:
         assignees=tuple(str(u.get("username")) for u in attrs.get("assignees") or ()),
         auto_merge=bool(attrs.get("merge_when_pipeline_succeeds")),
         draft=draft,
+        author=str((attrs.get("author") or {}).get("username") or ""),
+        same_repo=source is not None and int(source) == int(project_id),
         raw=mr,
     )
