@@ -18,6 +18,7 @@ import click
 
 from updater import __version__, deadline
 from updater.errors import UpdaterError
+from updater.remote import redact_userinfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -279,6 +280,32 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
+class _Redacting:
+    """A text stream that removes the user-info of every URL written through it: the
+    last line of defence for stdout and stderr (text, JSON and errors alike)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.encoding: str = getattr(stream, "encoding", None) or "utf-8"
+        self.errors: str | None = getattr(stream, "errors", None)
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact_userinfo(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(self._stream.isatty())
+
+    def fileno(self) -> int:
+        return int(self._stream.fileno())
+
+    def writable(self) -> bool:
+        return True
+
+
 def run_command(
     action: Callable[[], int | None], timeout: float | None = None, *, as_json: bool = False
 ) -> None:
@@ -287,11 +314,14 @@ def run_command(
     clones are removed, and exit 128 + the signal number.
 
     With ``--json`` the error is also printed on stdout as ``{"error": {"file", "line",
-    "message"}}``, so that programs (the CI wrappers) need not parse the line."""
+    "message"}}``, so that programs (the CI wrappers) need not parse the line. Every
+    URL's user-info is redacted from all that the command prints."""
     deadline.start(timeout)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGINT, _interrupt)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Redacting(sys.stdout), _Redacting(sys.stderr)
     try:
         status = action()
     except UpdaterError as error:
@@ -302,6 +332,10 @@ def run_command(
     except Interrupted as stop:
         click.echo(f"updater: error: interrupted by {stop}; temporary clones removed", err=True)
         sys.exit(128 + stop.signum)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = saved
     sys.exit(status or 0)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 from updater.edit.model import Plan, Record, Reference, Skipped
@@ -30,10 +31,35 @@ def render_diff(plan: Plan, *, color: bool = False) -> str:
 
 # --------------------------------------------------------------------------- delivery texts
 # Commit messages and PR/MR titles and bodies, all rendered from the plan's records.
+# Keys, file names and values come from the config repo (and tags from a registry):
+# they are text to show, never markup. In a PR/MR body each one sits in a code span
+# (no mention, link, image or HTML can form there); in a commit message each is one
+# line that never starts a line, and the trailers are the bot's own last paragraph.
 
 DEFAULT_MESSAGE = "Update {summary}\n\n{details}"
 SKIP_CI_MARKER = "[skip ci]"  # honoured by GitHub Actions and GitLab CI alike
 PROPOSAL_MARKER = "gitops-updater"
+TRAILER = "Updated-Image"  # one "Updated-Image: REPOSITORY OLD -> NEW" line per image
+# GitHub refuses a PR body over 65,536 characters (GitLab's limit is far higher); the
+# body is summarised to stay under this, marker included.
+BODY_LIMIT = 60_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character (newlines included) shown escaped, so that
+    repo text can never begin a line of its own."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def code(text: str) -> str:
+    """A Markdown code span showing ``text`` literally, in a table cell too: the fence is
+    longer than any backtick run inside, and ``|`` is escaped (GFM tables)."""
+    text = one_line(text).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _version(ref: str) -> str:
@@ -56,28 +82,36 @@ def _image_lines(plan: Plan) -> list[tuple[str, str, str, tuple[str, ...]]]:
 
 
 def message_variables(plan: Plan, *, base: str | None = None) -> dict[str, str]:
+    """The commit message template's variables. ``{count}`` is the number of changed
+    values (what the commit changes, one per line of ``{details}``); ``{image_count}``
+    and ``{file_count}`` count images and files."""
     rows = _image_lines(plan)
     files = tuple(dict.fromkeys(e.path for e in plan.edits))
     details = "\n".join(
-        f"- {r.file}:{r.line} {r.yaml_path}: {r.old} -> {r.new}" for r in plan.records
+        one_line(f"- {r.file}:{r.line} {r.yaml_path}: {r.old} -> {r.new}") for r in plan.records
     )
-    return {
+    values = {
         "summary": ", ".join(f"{name} {old} -> {new}" for name, old, new, _ in rows),
         "images": ", ".join(name for name, *_ in rows),
         "old": ", ".join(old for _, old, _, _ in rows),
         "new": ", ".join(new for _, _, new, _ in rows),
         "files": ", ".join(files),
-        "count": str(len(rows)),
+        "count": str(len(plan.records)),
+        "image_count": str(len(rows)),
+        "file_count": str(len(files)),
         "base": base or "",
-        "details": details,
     }
+    return {**{k: one_line(v) for k, v in values.items()}, "details": details}
 
 
 def commit_message(
     plan: Plan, template: str | None = None, *, base: str | None = None, skip_ci: bool = False
 ) -> str:
     """The commit message: ``template`` with {summary} {images} {old} {new} {files} {count}
-    {base} {details}; ``skip_ci`` appends ``[skip ci]`` to the subject line."""
+    {image_count} {file_count} {base} {details}; ``skip_ci`` appends ``[skip ci]`` to the
+    subject line. It ends with the bot's own trailer paragraph, so no line of the template
+    or of the repo's text is ever read as a trailer (``Signed-off-by:``,
+    ``Co-authored-by:``...); ``--signoff`` adds git's to that paragraph."""
     variables = message_variables(plan, base=base)
     try:
         text = (template or DEFAULT_MESSAGE).replace("\\n", "\n").format_map(variables)
@@ -85,11 +119,16 @@ def commit_message(
         from updater.errors import UsageError
 
         known = " ".join("{" + k + "}" for k in variables)
-        raise UsageError(f"--message: bad template ({error}); variables: {known}") from None
+        raise UsageError(
+            f"message template (--message or delivery.message): bad template ({error});"
+            f" variables: {known}"
+        ) from None
     subject, sep, rest = text.strip("\n").partition("\n")
     if skip_ci and SKIP_CI_MARKER not in text:
         subject = f"{subject} {SKIP_CI_MARKER}"
-    return f"{subject}{sep}{rest}".rstrip("\n") + "\n"
+    body = f"{subject}{sep}{rest}".rstrip()
+    trailers = [f"{TRAILER}: {one_line(f'{n} {o} -> {w}')}" for n, o, w, _ in _image_lines(plan)]
+    return body + ("\n\n" + "\n".join(trailers) if trailers else "") + "\n"
 
 
 def pull_request_title(plan: Plan) -> str:
@@ -99,40 +138,67 @@ def pull_request_title(plan: Plan) -> str:
         title = f"Update {name} to {new}"
     else:
         title = f"Update {len(rows)} images: " + ", ".join(f"{n} {new}" for n, _, new, _ in rows)
+    title = one_line(title)
     return title if len(title) <= 200 else title[:199] + "…"
 
 
-def pull_request_body(plan: Plan, *, base: str, images: tuple[str, ...] = ()) -> str:
-    """Markdown: a table of image, old -> new and files, then every changed value. The
-    hidden marker names the image set so a later run can tell which PRs it supersedes."""
+def _marker(images: tuple[str, ...], base: str) -> str:
     import json
 
-    lines = [
-        f"This updates container images in `{base}`.",
-        "",
-        "| Image | Old | New | Files |",
-        "| --- | --- | --- | --- |",
-    ]
+    data = json.dumps({"images": sorted(images), "base": base}, sort_keys=True)
+    # Nothing inside may close the HTML comment early.
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f"<!-- {PROPOSAL_MARKER}: {data} -->"
+
+
+def pull_request_body(
+    plan: Plan, *, base: str, images: tuple[str, ...] = (), limit: int = BODY_LIMIT
+) -> str:
+    """Markdown: a table of image, old -> new and files, then every changed value. The
+    hidden marker names the image set so a later run can tell which PRs it supersedes.
+    Over ``limit`` characters the changed values, then the table, are summarised."""
+    head = [f"This updates container images in {code(base)}.", ""]
+    table = ["| Image | Old | New | Files |", "| --- | --- | --- | --- |"]
     for name, old, new, files in _image_lines(plan):
-        shown = "<br>".join(f"`{f}`" for f in files)
-        lines.append(f"| `{name}` | `{old}` | `{new}` | {shown} |")
-    lines += ["", "<details><summary>Changed values</summary>", ""]
-    for r in plan.records:
-        lines.append(f"- `{r.file}:{r.line}` `{r.yaml_path}`: `{r.old}` -> `{r.new}`")
-    lines += ["", "</details>"]
+        shown = "<br>".join(code(f) for f in files)
+        table.append(f"| {code(name)} | {code(old)} | {code(new)} | {shown} |")
+    values = [
+        f"- {code(f'{r.file}:{r.line}')} {code(r.yaml_path)}: {code(r.old)} -> {code(r.new)}"
+        for r in plan.records
+    ]
     from updater.render import markdown_section  # what will deploy, when --verify-render ran
 
-    lines += [*markdown_section(plan), ""]
-    marker = json.dumps({"images": sorted(images), "base": base}, sort_keys=True)
-    lines.append(f"<!-- {PROPOSAL_MARKER}: {marker} -->")
-    lines.append("*Opened by gitops-updater. Rerunning it updates this pull request.*")
-    return "\n".join(lines) + "\n"
+    rendered = list(markdown_section(plan))
+    tail = [
+        *rendered,
+        *([""] if rendered else []),
+        _marker(images, base),
+        "*Opened by gitops-updater. Rerunning it updates this pull request.*",
+    ]
+    file_count = len({e.path for e in plan.edits})
+    counted = f"{len(plan.records)} changed values in {file_count} files"
+
+    def render(rows: list[str], details: list[str]) -> str:
+        return "\n".join([*head, *rows, "", *details, *tail]) + "\n"
+
+    full = ["<details><summary>Changed values</summary>", "", *values, "", "</details>", ""]
+    text = render(table, full)
+    if len(text) <= limit:
+        return text
+    short = [f"{counted}: too many to list here; the commit lists every one.", ""]
+    text = render(table, short)
+    if len(text) <= limit:
+        return text
+    kept = list(table)
+    while len(render([*kept, "", "… and more images"], short)) > limit and len(kept) > 2:
+        kept.pop()
+    more = len(table) - len(kept)
+    return render([*kept, "", f"… and {more} more images (see the commit)."], short)
 
 
 def proposal_images(body: str) -> tuple[str, ...] | None:
     """The image set recorded in a PR/MR body by :func:`pull_request_body`."""
     import json
-    import re
 
     match = re.search(rf"<!-- {PROPOSAL_MARKER}: (\{{.*?\}}) -->", body or "")
     if not match:

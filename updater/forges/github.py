@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from updater import deadline
 from updater.forges import (
     ForgeError,
     ForgeSettings,
@@ -48,7 +49,7 @@ class GitHubForge:
         self.client = github.Github(
             base_url=settings.api_url,
             auth=Auth.Token(settings.token or ""),
-            timeout=30,
+            timeout=max(1, int(deadline.cap(30.0, "github"))),  # per request, within the run's
             retry=None,
             seconds_between_requests=None,
             seconds_between_writes=interval or None,
