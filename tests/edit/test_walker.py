@@ -288,14 +288,20 @@ def test_a_growing_file_is_never_read_past_the_limit(tmp_path: Path) -> None:
 
 
 def _peak_memory(args: list[str], cwd: Path) -> tuple[int, str, int]:
-    """(exit status, stderr, peak RSS in MiB) of the CLI in a fresh interpreter."""
+    """(exit status, stderr, peak RSS in MiB) of the CLI in a fresh interpreter.
+
+    The peak is VmHWM of the interpreter's own address space. ru_maxrss would not do:
+    Linux carries the parent's high-water mark across fork and exec, so a child of a
+    big pytest worker would report the worker's size.
+    """
     probe = (
-        "import resource, runpy, sys\n"
+        "import re, runpy, sys\n"
         f"sys.argv = ['updater', *{args!r}]\n"
         "try:\n    runpy.run_module('updater', run_name='__main__')\n"
         "except SystemExit as exit:\n    status = exit.code or 0\n"
-        "print(status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,"
-        " file=sys.stderr)\n"
+        "status_text = open('/proc/self/status').read()\n"
+        "peak = int(re.search(r'VmHWM:\\s+(\\d+) kB', status_text).group(1)) // 1024\n"
+        "print(status, peak, file=sys.stderr)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, timeout=DEADLINE
