@@ -89,3 +89,48 @@ def test_refused_with_a_reason(tmp_path: Path) -> None:
     assert text == taken
     status, output, _ = write_back(tmp_path / "c", "helm: {}\n", "a:1", "b:2")
     assert status == 3 and "hold one image" in output
+
+
+def _set_in_directory(root: Path, files: dict[str, str], image: str) -> dict[str, str]:
+    make_repo(root, {f"app/{name}": text for name, text in files.items()})
+    result = CliRunner().invoke(
+        cli, ["set-image", "--repo", str(root), "--path", "app", "--write", image]
+    )
+    assert result.exit_code == 0, result.output
+    return {name: (root / "app" / name).read_text() for name in files}
+
+
+def test_a_directory_path_puts_a_new_entry_in_the_kustomization_only(tmp_path: Path) -> None:
+    # Argo CD applies the override over the kustomization: one new entry in both would
+    # be the same fact twice, so it goes where `kustomize edit set image` puts it.
+    override = "kustomize:\n  images:\n  - ghcr.io/acme/web:1.0.0\n"
+    after = _set_in_directory(
+        tmp_path,
+        {NAME: override, "kustomization.yaml": "resources: []\n"},
+        "ghcr.io/acme/api:2.0.0",
+    )
+    assert after[NAME] == override
+    assert after["kustomization.yaml"] == (
+        "resources: []\nimages:\n- name: ghcr.io/acme/api\n  newTag: 2.0.0\n"
+    )
+
+
+def test_a_directory_path_with_only_an_override_puts_the_entry_there(tmp_path: Path) -> None:
+    after = _set_in_directory(
+        tmp_path,
+        {NAME: "kustomize:\n  images:\n  - ghcr.io/acme/web:1.0.0\n", "values.yaml": "a: 1\n"},
+        "ghcr.io/acme/api:2.0.0",
+    )
+    assert after[NAME].endswith("  - ghcr.io/acme/api:2.0.0\n")
+
+
+def test_an_override_listing_the_image_is_updated_whatever_the_path(tmp_path: Path) -> None:
+    after = _set_in_directory(
+        tmp_path,
+        {
+            NAME: "kustomize:\n  images:\n  - ghcr.io/acme/api:1.0.0\n",
+            "kustomization.yaml": "resources: []\n",
+        },
+        "ghcr.io/acme/api:2.0.0",
+    )
+    assert after[NAME] == "kustomize:\n  images:\n  - ghcr.io/acme/api:2.0.0\n"

@@ -136,7 +136,7 @@ def _plan(
         # Named with --path, a kustomization or an Argo CD override file gains entries for
         # images it does not list, as kustomize and Argo CD Image Updater's write-back do.
         add_entry = candidate.explicit and (
-            kustomize.is_kustomization(candidate.name) or argocd.is_source_file(candidate.name)
+            kustomize.is_kustomization(candidate.name) or _override_gains(candidate)
         )
         raw = _read(candidate, limit, () if add_entry else wanted, skipped)
         if raw is None or (not add_entry and not any(word in raw for word in wanted)):
@@ -357,6 +357,18 @@ def _flow_insertion(document: Document, mapping: MappingNode, pair: str) -> tupl
         position -= 1
     separator = ", " if mapping.value else ""
     return position, f"{separator}{pair}", mapping.value[-1][1] if mapping.value else mapping
+
+
+def _override_gains(candidate: Candidate) -> bool:
+    """An Argo CD override gains entries when --path names it, or names its directory
+    and no kustomization sits beside it: there the kustomization gains them, as
+    ``kustomize edit set image`` would, and one new entry in two files would be noise."""
+    if not argocd.is_source_file(candidate.name):
+        return False
+    if candidate.named:
+        return True
+    directory = os.path.dirname(candidate.path)
+    return not any(os.path.isfile(os.path.join(directory, name)) for name in kustomize.FILE_NAMES)
 
 
 def _add_argocd_entries(file_plan: _FilePlan, changes: Sequence[Change], directory: str) -> None:

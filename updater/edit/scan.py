@@ -69,6 +69,7 @@ class Candidate:
     path: str  # to open: resolved, no symlink; a str, not a Path: a large repo lists thousands
     relative: str  # with '/', for messages and reports (a symlink's own name)
     explicit: bool = False  # named (or directly under a directory named) by --path
+    named: bool = False  # named by --path itself, not found under a named directory
 
     @property
     def name(self) -> str:
@@ -127,7 +128,9 @@ def candidates(
     for start, relative, is_file in starts:
         explicit = bool(paths)
         if is_file:
-            found: Iterator[Candidate] = iter([Candidate(str(start), relative, explicit)])
+            found: Iterator[Candidate] = iter(
+                [Candidate(str(start), relative, explicit, named=explicit)]
+            )
         else:
             found = _walk(real_root, start, relative, explicit, skipped)
         for candidate in found:
