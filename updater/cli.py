@@ -439,6 +439,11 @@ def set_image(
     "--workers", type=click.IntRange(1, 64), default=8, show_default=True,
     help="Registry lookups at once.",
 )  # fmt: skip
+@click.option(
+    "--allow-downgrade", is_flag=True,
+    help="Move references even to a tag the policy ranks below their own (default: leave"
+    " them alone).",
+)  # fmt: skip
 @delivery_options
 @render_options
 @timeout_option
@@ -447,6 +452,7 @@ def poll(
     repo: str,
     as_json: bool,
     workers: int,
+    allow_downgrade: bool,
     timeout: float,
     mode: str | None = None,
     **options: Any,
@@ -468,6 +474,7 @@ def poll(
                 delivery=delivery,
                 workers=workers,
                 verify=verify,
+                allow_downgrade=allow_downgrade,
             )
         ),
         timeout,

@@ -40,7 +40,7 @@ _ALIAS_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
 
 IMAGE_KEYS = (
     "name", "policy", "range", "order", "filter", "extract", "ignore", "tag",
-    "pin-digest", "platform", "min-age", "paths", "alias", "only-marked",
+    "pin-digest", "platform", "min-age", "paths", "alias", "only-marked", "allow-downgrade",
 )  # fmt: skip
 REGISTRY_KEYS = ("host", "insecure")
 # delivery key -> (type, choices); the names match the command-line flags
@@ -83,6 +83,7 @@ class ImageConfig:
     aliases: tuple[str, ...] = ()
     line: int = 0
     only_marked: bool = False  # touch only fields marked for one of ``aliases`` (Flux)
+    allow_downgrade: bool = False  # may move a reference to a tag ranked below its own
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def compile_filter(pattern: str) -> re.Pattern[str]:
 
 def _policy_keys(kind: str) -> set[str]:
     keys = {"name", "policy", "filter", "extract", "ignore", "pin-digest", "platform"}
-    keys |= {"min-age", "paths", "alias", "only-marked"}
+    keys |= {"min-age", "paths", "alias", "only-marked", "allow-downgrade"}
     if kind == "semver":
         keys.add("range")
     if kind in ("numerical", "alphabetical"):
@@ -341,6 +342,11 @@ def _check_image(c: _Checker, item: Any, index: int, line: int) -> ImageConfig:
             f"{base}.only-marked",
             "needs 'alias': the policies whose marked fields to update",
         )
+    allow_downgrade = (
+        c.boolean(entry, "allow-downgrade", f"{base}.allow-downgrade")
+        if "allow-downgrade" in entry
+        else False
+    )
     return ImageConfig(
         name=name,
         repository=ref.repository,
@@ -360,6 +366,7 @@ def _check_image(c: _Checker, item: Any, index: int, line: int) -> ImageConfig:
         aliases=aliases,
         line=line,
         only_marked=only_marked,
+        allow_downgrade=allow_downgrade,
     )
 
 

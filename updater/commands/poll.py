@@ -33,7 +33,8 @@ from updater.edit.model import FileEdit, Plan, Record
 from updater.edit.planner import plan
 from updater.errors import NoMatchError, UpdaterError, UsageError
 from updater.policy import Choice, choose
-from updater.reference import Change
+from updater.policy.current import UPGRADE, Decision, decide
+from updater.reference import Change, split_reference
 from updater.registry import RegistryClient
 from updater.report import plan_json, render_diff, summary
 
@@ -47,6 +48,7 @@ class PollRequest:
     delivery: dict[str, Any] = field(default_factory=dict)
     workers: int = 8
     verify: Any = None  # updater.render.VerifyOptions for --verify-render, else None
+    allow_downgrade: bool = False  # --allow-downgrade: for every image
 
 
 @dataclass
@@ -58,6 +60,12 @@ class Lookup:
     digest: str | None = None
     error: UpdaterError | None = None
     current: list[str] = field(default_factory=list)  # references found in the repo
+    # each reference the choice would change: (file, line, its tag now, the decision)
+    decisions: list[tuple[str, int, str | None, Decision]] = field(default_factory=list)
+
+    @property
+    def left_alone(self) -> list[tuple[str, int, str | None, Decision]]:
+        return [d for d in self.decisions if not d[3].move]
 
     @property
     def change(self) -> Change | None:
@@ -90,6 +98,10 @@ class Lookup:
             "created": (
                 self.choice.created.isoformat() if self.choice and self.choice.created else None
             ),
+            "decisions": [
+                {"file": file, "line": line, "current": tag, **decision.as_json()}
+                for file, line, tag, decision in self.decisions
+            ],
             "error": str(self.error) if self.error else None,
         }
 
@@ -207,7 +219,60 @@ def plan_groups(
     )
 
 
-def make_planner(lookups: list[Lookup], client: RegistryClient) -> Any:
+def _under(file: str, paths: Sequence[str]) -> bool:
+    return not paths or any(p in (".", file) or file.startswith(f"{p}/") for p in paths)
+
+
+def _decide(
+    lookup: Lookup, records: Sequence[Record], client: RegistryClient, allow_downgrade: bool
+) -> tuple[str, ...] | None:
+    """Judge each reference the choice would change against its own tag (no silent
+    downgrades). Returns None when every one may move, else the files that may: a file
+    holding a reference that stays is left alone for this image as a whole."""
+    image, choice = lookup.image, lookup.choice
+    assert choice is not None
+    first_line: dict[tuple[str, str], int] = {}
+    for record in records:
+        if record.repository == image.repository and _under(record.file, image.paths):
+            first_line.setdefault((record.file, record.old_ref), record.line)
+
+    def created_of(names: Sequence[str]) -> dict[str, datetime | None]:
+        return client.created_many(image.repository, names, platform=image.platform)
+
+    blocked: set[str] = set()
+    for (file, old_ref), line in first_line.items():
+        tag = split_reference(old_ref).tag
+        decision = decide(
+            image.policy,
+            tag,
+            choice.tag,
+            allow_downgrade=allow_downgrade or image.allow_downgrade,
+            created_of=created_of,
+        )
+        lookup.decisions.append((file, line, tag, decision))
+        if not decision.move:
+            blocked.add(file)
+    if not blocked:
+        return None
+    for number, (file, line, tag, decision) in enumerate(lookup.decisions):
+        if decision.move and file in blocked:
+            lookup.decisions[number] = (
+                file,
+                line,
+                tag,
+                Decision(
+                    False,
+                    "same-file",
+                    f"{tag} -> {choice.tag} not made: {file} holds a reference left alone,"
+                    " and a file moves as one",
+                ),
+            )
+    return tuple(sorted({file for file, _ in first_line} - blocked))
+
+
+def make_planner(
+    lookups: list[Lookup], client: RegistryClient, *, allow_downgrade: bool = False
+) -> Any:
     by_paths: dict[tuple[str, ...], list[Change]] = {}
     owner: dict[int, Lookup] = {}  # by id: two entries may want equal changes
     platforms = {lookup.image.repository: lookup.image.platform for lookup in lookups}
@@ -226,6 +291,7 @@ def make_planner(lookups: list[Lookup], client: RegistryClient) -> Any:
         for lookup in owner.values():
             lookup.current = []
             lookup.error = None
+            lookup.decisions = []
         for record in result.records:
             for lookup in owner.values():
                 known = record.old_ref in lookup.current
@@ -237,7 +303,28 @@ def make_planner(lookups: list[Lookup], client: RegistryClient) -> Any:
             image = owner[id(change)].image
             where = f" under {', '.join(image.paths)}" if image.paths else ""
             owner[id(change)].error = NoMatchError(f"{image.name}: image referenced nowhere{where}")
-        return result
+        held = {
+            key: allowed
+            for key, lookup in owner.items()
+            if (allowed := _decide(lookup, result.records, client, allow_downgrade)) is not None
+        }
+        if not held:
+            return result
+        # Plan again without the references left alone: the changes of those images go
+        # only to the files where every reference of theirs may move, one group each (a
+        # file named as a path may gain entries for the images of its group).
+        groups: list[tuple[tuple[str, ...], list[Change]]] = []
+        for paths, changes in by_paths.items():
+            free = [change for change in changes if id(change) not in held]
+            if free:
+                groups.append((paths, free))
+        for changes in by_paths.values():
+            for change in changes:
+                if held.get(id(change)):
+                    groups.append((held[id(change)], [change]))
+        if not groups:
+            return Plan(root=root, changes=(), skipped=result.skipped)
+        return plan_groups(root, groups, resolve)
 
     return make_plan
 
@@ -257,7 +344,7 @@ def run(request: PollRequest) -> int:
         result: DeliveryResult | None = None
         checked = None
         if any(lookup.choice is not None for lookup in lookups):
-            make_plan = make_planner(lookups, client)
+            make_plan = make_planner(lookups, client, allow_downgrade=request.allow_downgrade)
             if request.verify is not None:
                 from updater.render import CheckedPlanner, RenderCheckError
 
@@ -318,6 +405,9 @@ def _print_text(lookups: list[Lookup], result: DeliveryResult | None) -> None:
                 f"{lookup.image.name}: {lookup.choice.tag}{pinned} ({lookup.choice.reason})",
                 err=True,
             )
+        for file, line, _, decision in lookup.decisions:
+            if decision.verdict != UPGRADE:
+                click.echo(f"{lookup.image.name}: {file}:{line}: {decision.reason}", err=True)
     if result is None:
         return
     if result.mode == "dry-run":

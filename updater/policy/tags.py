@@ -106,6 +106,26 @@ class _Sieve:
         return {k: tuple(v) for k, v in self.rejected.items()}
 
 
+def highest_first(policy: TagPolicy) -> bool:
+    """Whether the policy picks the highest value (else the lowest): the one place
+    that says what ``order`` means."""
+    if policy.kind in ("numerical", "alphabetical"):
+        return policy.order == "desc"
+    return True
+
+
+def tag_value(policy: TagPolicy, tag: str) -> str | None:
+    """What the policy ranks for ``tag`` (the tag, or what ``extract`` takes out of it);
+    None when the filter does not match it. ``ignore`` is not applied: it decides what
+    may be chosen, not how a tag ranks."""
+    if policy.filter is None:
+        return tag
+    m = policy.filter.search(tag)
+    if m is None:
+        return None
+    return expand(policy.extract, m) if policy.extract is not None else tag
+
+
 def _values(policy: TagPolicy, tags: Iterable[str], sieve: _Sieve) -> list[tuple[str, str]]:
     """(tag, value) for tags that pass ignore and filter, in registry order."""
     out = []
@@ -113,14 +133,10 @@ def _values(policy: TagPolicy, tags: Iterable[str], sieve: _Sieve) -> list[tuple
         if any(fnmatch.fnmatchcase(tag, pattern) for pattern in policy.ignore):
             sieve.reject("ignored", tag)
             continue
-        value = tag
-        if policy.filter is not None:
-            m = policy.filter.search(tag)
-            if m is None:
-                sieve.reject("filtered out", tag)
-                continue
-            if policy.extract is not None:
-                value = expand(policy.extract, m)
+        value = tag_value(policy, tag)
+        if value is None:
+            sieve.reject("filtered out", tag)
+            continue
         out.append((tag, value))
     return out
 
@@ -164,12 +180,12 @@ def _rank_numerical(policy: TagPolicy, pairs: list[tuple[str, str]], sieve: _Sie
             numbers.append((tag, Decimal(value)))
         else:
             sieve.reject("not a number", tag)
-    ranked = _by_value_then_tag(numbers, _plain, descending=policy.order == "desc")
+    ranked = _by_value_then_tag(numbers, _plain, descending=highest_first(policy))
     return [tag for tag, _ in ranked]
 
 
 def _rank_alphabetical(policy: TagPolicy, pairs: list[tuple[str, str]]) -> list[str]:
-    ranked = _by_value_then_tag(pairs, _plain, descending=policy.order == "desc")
+    ranked = _by_value_then_tag(pairs, _plain, descending=highest_first(policy))
     return [tag for tag, _ in ranked]
 
 
