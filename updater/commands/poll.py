@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from updater.commands.digests import plan_locating_digests
 from updater.config import (
     DEFAULT_NAME,
     ImageConfig,
@@ -287,7 +288,8 @@ def make_planner(
         return client.digest(repository, tag, platform=platforms.get(repository))
 
     def make_plan(root: Path) -> Plan:
-        result = plan_groups(root, list(by_paths.items()), resolve)
+        first = list(by_paths.items())
+        result = plan_locating_digests(lambda r: plan_groups(root, first, r), resolve)
         for lookup in owner.values():
             lookup.current = []
             lookup.error = None
@@ -324,7 +326,7 @@ def make_planner(
                     groups.append((held[id(change)], [change]))
         if not groups:
             return Plan(root=root, changes=(), skipped=result.skipped)
-        return plan_groups(root, groups, resolve)
+        return plan_locating_digests(lambda r: plan_groups(root, groups, r), resolve)
 
     return make_plan
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from updater.commands.digests import plan_locating_digests
 from updater.deliver import DeliveryRequest, DeliveryResult, deliver
 from updater.edit.model import Plan
 from updater.edit.planner import plan
@@ -64,7 +65,10 @@ def resolve_from_registry(repository: str, tag: str) -> str:
 
 def make_planner(changes: list[Change], paths: tuple[str, ...], allow_no_match: bool) -> Any:
     def make_plan(root: Path) -> Plan:
-        result = plan(root, changes, paths=paths, resolve_digest=resolve_from_registry)
+        result = plan_locating_digests(
+            lambda resolve: plan(root, changes, paths=paths, resolve_digest=resolve),
+            resolve_from_registry,
+        )
         if result.unmatched and not allow_no_match:
             names = ", ".join(str(c) for c in result.unmatched)
             where = f" under {', '.join(paths)}" if paths else ""
