@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import cmp_to_key
 from typing import Any
 
-from updater.errors import UpdaterError
+from updater.errors import NoMatchError
 from updater.policy.semver import Constraint, Version, try_parse_version
 
 POLICIES = ("semver", "numerical", "alphabetical", "newest-build", "digest")
@@ -30,8 +30,9 @@ _TEMPLATE_RE = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 CreatedLookup = Callable[[Sequence[str]], dict[str, datetime | None]]
 
 
-class NoTagMatches(UpdaterError):
-    """A policy that matches none of a repository's tags."""
+class NoTagMatches(NoMatchError):
+    """A policy that matches none of a repository's tags (exit 4, like an image
+    referenced nowhere: nothing to move to)."""
 
 
 @dataclass(frozen=True)
