@@ -269,7 +269,7 @@ def _check_image(c: _Checker, item: Any, index: int, line: int) -> ImageConfig:
             raise c.fail(
                 c.value_line(entry, "range"), f"{base}.range", f"bad semver range: {error}"
             ) from None
-    order = text("order") or "desc"
+    order = text("order") or "asc"
     if order not in ORDERS:
         raise c.fail(c.value_line(entry, "order"), f"{base}.order", "expected asc or desc")
     pattern = None

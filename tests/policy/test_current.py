@@ -54,12 +54,12 @@ def test_equal_rank_is_left_alone() -> None:
 
 def test_numerical_and_alphabetical_follow_the_order() -> None:
     pattern = re.compile(r"^main-(?P<n>\d+)$")
-    highest = TagPolicy("numerical", filter=pattern, extract="$n", order="desc")
-    lowest = TagPolicy("numerical", filter=pattern, extract="$n", order="asc")
+    highest = TagPolicy("numerical", filter=pattern, extract="$n", order="asc")
+    lowest = TagPolicy("numerical", filter=pattern, extract="$n", order="desc")
     assert not decide(highest, "main-20", "main-10").move
     assert decide(lowest, "main-20", "main-10").move
     assert decide(highest, "feature-1", "main-10").verdict == NOT_COMPARABLE
-    decision = decide(TagPolicy("alphabetical", order="desc"), "b", "a")
+    decision = decide(TagPolicy("alphabetical"), "b", "a")
     assert decision.reason == "current b is ranked above the policy's best a; left alone"
 
 

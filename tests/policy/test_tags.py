@@ -40,12 +40,12 @@ def test_semver_equal_versions_tie_break_on_the_tag() -> None:
 def test_numerical_with_extract_and_order() -> None:
     pattern = re.compile(r"^main-(?P<ts>\d+)-[0-9a-f]+$")
     tags = ["main-9-aa", "main-10-bb", "main-2-cc", "feature-99-dd", "main-x-ee"]
-    desc = TagPolicy("numerical", filter=pattern, extract="$ts")
-    choice = choose(desc, tags, repository=REPO)
+    highest = TagPolicy("numerical", filter=pattern, extract="$ts")
+    choice = choose(highest, tags, repository=REPO)
     assert (choice.tag, choice.value) == ("main-10-bb", "10")
     assert choice.rejected == {"filtered out": ("feature-99-dd", "main-x-ee")}
     assert (
-        pick(TagPolicy("numerical", filter=pattern, extract="$ts", order="asc"), tags)
+        pick(TagPolicy("numerical", filter=pattern, extract="$ts", order="desc"), tags)
         == "main-2-cc"
     )
 
@@ -57,11 +57,27 @@ def test_numerical_rejects_what_is_not_a_number() -> None:
     assert choice.tag == "1e3" and choice.rejected == {"not a number": ("nan", "inf")}
 
 
+@pytest.mark.parametrize("kind", ["alphabetical", "numerical"])
+def test_order_means_what_flux_says(kind: str) -> None:
+    """Flux's ImagePolicy API: given the letters of the alphabet as tags, ascending
+    order (the default) selects Z and descending order selects A."""
+    tags = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+    if kind == "numerical":
+        tags = [str(n) for n in range(1, 27)]
+    top, bottom = (tags[-1], tags[0])
+    assert pick(TagPolicy(kind), tags) == top
+    assert pick(TagPolicy(kind, order="asc"), tags) == top
+    assert pick(TagPolicy(kind, order="desc"), tags) == bottom
+    assert choose(TagPolicy(kind, order="desc"), tags, repository=REPO).reason.startswith(
+        "first" if kind == "alphabetical" else "lowest"
+    )
+
+
 def test_alphabetical_is_byte_order() -> None:
     tags = ["RELEASE.2024-01-01", "RELEASE.2024-03-01", "RELEASE.2023-12-31", "release.zzz"]
     pattern = re.compile(r"^RELEASE\.(.*)$")
     assert pick(TagPolicy("alphabetical", filter=pattern), tags) == "RELEASE.2024-03-01"
-    assert pick(TagPolicy("alphabetical", order="asc"), tags) == "RELEASE.2023-12-31"
+    assert pick(TagPolicy("alphabetical", order="desc"), tags) == "RELEASE.2023-12-31"
 
 
 def test_ignore_globs() -> None:

@@ -118,17 +118,22 @@ def test_numerical_with_filter_and_extract(anon: Registry, repo_name: str, tmp_p
     assert (repo / "app.yaml").read_text() == deployment(f"{image}:main-99-aaaaaaa")  # dry run
 
 
-def test_alphabetical_ascending(anon: Registry, repo_name: str, tmp_path: Path) -> None:
+def test_alphabetical_order_means_what_flux_says(
+    anon: Registry, repo_name: str, tmp_path: Path
+) -> None:
+    """asc (the default) selects the highest, desc the lowest (Flux's ImagePolicy)."""
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, ["beta", "alpha", "gamma"])
-    repo = make_repo(
-        tmp_path,
-        {"app.yaml": deployment(f"{image}:gamma")},
-        f"images:\n  - name: {image}\n    policy: alphabetical\n    order: asc\n{registries(anon)}",
-    )
-    result = poll(repo, "--write")
-    assert result.exit_code == 0, result.stderr
-    assert f"{image}:alpha" in (repo / "app.yaml").read_text()
+    for order, current, expected in (("", "alpha", "gamma"), ("desc", "gamma", "alpha")):
+        spelled = f"    order: {order}\n" if order else ""
+        repo = make_repo(
+            tmp_path / (order or "default"),
+            {"app.yaml": deployment(f"{image}:{current}")},
+            f"images:\n  - name: {image}\n    policy: alphabetical\n{spelled}{registries(anon)}",
+        )
+        result = poll(repo, "--write")
+        assert result.exit_code == 0, result.stderr
+        assert (repo / "app.yaml").read_text() == deployment(f"{image}:{expected}")
 
 
 def test_newest_build_reads_the_platform_image(

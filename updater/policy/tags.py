@@ -39,7 +39,7 @@ class NoTagMatches(NoMatchError):
 class TagPolicy:
     kind: str  # one of POLICIES
     range: Constraint | None = None  # semver
-    order: str = "desc"  # numerical, alphabetical
+    order: str = "asc"  # numerical, alphabetical: asc selects the highest (Flux)
     filter: re.Pattern[str] | None = None
     extract: str | None = None
     ignore: tuple[str, ...] = ()
@@ -109,9 +109,11 @@ class _Sieve:
 
 def highest_first(policy: TagPolicy) -> bool:
     """Whether the policy picks the highest value (else the lowest): the one place
-    that says what ``order`` means."""
+    that says what ``order`` means. As in Flux's ImagePolicy API, ``asc`` (the default)
+    selects the highest and ``desc`` the lowest: the letters of the alphabet as tags
+    give Z ascending and A descending."""
     if policy.kind in ("numerical", "alphabetical"):
-        return policy.order == "desc"
+        return policy.order != "desc"
     return True
 
 
@@ -294,9 +296,9 @@ def _reason(policy: TagPolicy, tag: str, value: str, candidates: int, total: int
         )
     if policy.kind == "newest-build":
         return f"newest image: {tag!r} built {value}, {among}"
-    word = "highest" if policy.order == "desc" else "lowest"
+    word = "highest" if highest_first(policy) else "lowest"
     if policy.kind == "alphabetical":
-        word = "last" if policy.order == "desc" else "first"
+        word = "last" if highest_first(policy) else "first"
     return f"{word} {policy.kind} value: {shown}, {among}"
 
 
