@@ -482,5 +482,35 @@ def poll(
     )
 
 
+@cli.command("choose")
+@click.option("--config", "config_path", metavar="FILE", help="Poll config holding the policy.")
+@click.option("--image", metavar="NAME", help="With --config: the image entry to use.")
+@click.option("--policy", metavar="P", help="semver | numerical | alphabetical | digest.")
+@click.option("--range", "range_", metavar="R", help="semver: the range.")
+@click.option("--order", metavar="asc|desc", help="numerical, alphabetical: asc = highest.")
+@click.option("--filter", "filter_", metavar="RE", help="Only tags matching RE.")
+@click.option("--extract", metavar="TPL", help="Rank $name/$1 of the filter's match.")
+@click.option("--ignore", multiple=True, metavar="GLOB", help="Leave out tags (repeatable).")
+@click.option("--tag", metavar="TAG", help="digest: the tag to follow.")
+@click.option("--json", "as_json", is_flag=True, help="The choice and every rejected tag.")
+@click.argument("tags", nargs=-1, required=True)
+def choose_command(
+    config_path: str | None,
+    range_: str | None,
+    filter_: str | None,
+    as_json: bool,
+    tags: tuple[str, ...],
+    **policy: Any,
+) -> None:
+    """Print the tag the policy picks among TAG... (or stdin's lines with -), offline,
+    as poll would."""
+    from updater.commands import choose as command
+
+    request = command.ChooseRequest(
+        tags=tags, config=config_path, range=range_, filter=filter_, as_json=as_json, **policy
+    )
+    run_command(lambda: command.run(request), None, as_json=as_json)
+
+
 def main() -> None:
     cli(prog_name="updater")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from updater.errors import UsageError
 from updater.policy import (
@@ -23,10 +23,12 @@ from updater.policy import (
     InvalidConstraint,
     TagPolicy,
     parse_constraint,
-    template_names,
 )
+from updater.policy.build import compile_filter, extract_problem
 from updater.reference import TAG_PATTERN, InvalidReference, parse
-from updater.registry.hosts import RegistrySettings, canonical_host
+
+if TYPE_CHECKING:  # the registry client brings requests: imported when a config lists hosts
+    from updater.registry.hosts import RegistrySettings
 
 DEFAULT_NAME = ".image-updater.yaml"
 MODES = ("dry-run", "write", "commit", "push", "pull-request")
@@ -212,11 +214,6 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def compile_filter(pattern: str) -> re.Pattern[str]:
-    """Compile a filter; Go/RE2's ``(?<name>…)`` is accepted as ``(?P<name>…)``."""
-    return re.compile(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern))
-
-
 def _policy_keys(kind: str) -> set[str]:
     keys = {"name", "policy", "filter", "extract", "ignore", "pin-digest", "platform"}
     keys |= {"min-age", "paths", "alias", "only-marked", "allow-downgrade"}
@@ -282,18 +279,12 @@ def _check_image(c: _Checker, item: Any, index: int, line: int) -> ImageConfig:
             ) from None
     extract = text("extract")
     if extract is not None:
-        if pattern is None:
-            raise c.fail(c.key_line(entry, "extract"), f"{base}.extract", "needs a filter")
-        for ref_name in template_names(extract):
-            known = ref_name in pattern.groupindex or (
-                ref_name.isdigit() and int(ref_name) <= pattern.groups
+        problem = extract_problem(extract, pattern)
+        if problem is not None:
+            line = (
+                c.key_line(entry, "extract") if pattern is None else c.value_line(entry, "extract")
             )
-            if not known:
-                raise c.fail(
-                    c.value_line(entry, "extract"),
-                    f"{base}.extract",
-                    f"${ref_name} is not a group of the filter",
-                )
+            raise c.fail(line, f"{base}.extract", problem)
     ignore = c.strings(entry, "ignore", f"{base}.ignore") if "ignore" in entry else ()
     tag = text("tag")
     if kind == "digest":
@@ -377,6 +368,8 @@ def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
 
 
 def _check_registries(c: _Checker, data: Any) -> tuple[RegistrySettings, ...]:
+    from updater.registry.hosts import RegistrySettings, canonical_host
+
     line = c.value_line(data, "registries")
     value = data["registries"]
     if value is None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cmp_to_key
+from types import MappingProxyType
 from typing import Any
 
 from updater.errors import NoMatchError
@@ -32,7 +33,9 @@ CreatedLookup = Callable[[Sequence[str]], dict[str, datetime | None]]
 
 class NoTagMatches(NoMatchError):
     """A policy that matches none of a repository's tags (exit 4, like an image
-    referenced nowhere: nothing to move to)."""
+    referenced nowhere: nothing to move to). ``rejected``: reason -> tags."""
+
+    rejected: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,9 @@ def choose(
         raise NoTagMatches(f"{repository}: unknown policy {policy.kind!r}")
     chosen = _apply_min_age(policy, ranked, created, created_of, now, sieve, repository)
     if chosen is None:
-        raise NoTagMatches(_no_match_message(policy, repository, len(tags), sieve))
+        error = NoTagMatches(_no_match_message(policy, repository, len(tags), sieve))
+        error.rejected = sieve.frozen()
+        raise error
     tag = chosen
     when = created.get(tag)
     value = when.isoformat() if policy.kind == "newest-build" and when else values[tag]
