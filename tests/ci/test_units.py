@@ -243,17 +243,20 @@ def test_dotenv_is_what_gitlab_accepts() -> None:
 
 
 def test_poll_without_a_mode_leaves_it_to_the_config(tmp_path: Path) -> None:
+    # Without a mode flag the command line only prints a diff: the wrapper says --deliver
+    # so that a schedule delivers the way the config's delivery.mode says.
     settings = gitlab(UPDATER_COMMAND="poll", UPDATER_REPO=str(tmp_path), UPDATER_IMAGES="a:1")
-    assert settings.mode == ""
+    assert settings.mode == "deliver"
     assert settings.images == ()
     assert settings.argv() == [
-        "poll", "--repo", str(tmp_path), "--json",
+        "poll", "--repo", str(tmp_path), "--deliver", "--json",
         "--forge", "gitlab", "--api-url", "https://gitlab.example",
     ]  # fmt: skip
     remote = gitlab(UPDATER_COMMAND="poll", UPDATER_CONFIG="c.yaml", UPDATER_LABELS="x")
     assert remote.argv() == [
-        "poll", "--repo", "https://gitlab.example/acme/api.git", "--config", "c.yaml", "--json",
-        "--forge", "gitlab", "--api-url", "https://gitlab.example", "--label", "x",
+        "poll", "--repo", "https://gitlab.example/acme/api.git", "--config", "c.yaml",
+        "--deliver", "--json", "--forge", "gitlab", "--api-url", "https://gitlab.example",
+        "--label", "x",
     ]  # fmt: skip
 
 
@@ -328,3 +331,18 @@ def test_child_gets_the_credentials_in_its_environment_only() -> None:
     assert child["UPDATER_REPO_CREDENTIALS"] == "oauth2:s3cr3t"
     assert child["UPDATER_REPO"] == "https://git.example/a/b.git"
     assert system.secrets.scrub("s3cr3t") == "***"
+
+
+@pytest.mark.parametrize("command", ["poll", "set-image"])
+def test_a_mode_flag_in_args_replaces_the_default_mode(tmp_path: Path, command: str) -> None:
+    settings = gitlab(
+        UPDATER_COMMAND=command,
+        UPDATER_REPO=str(tmp_path),
+        UPDATER_IMAGES="a:1",
+        UPDATER_ARGS="--push",
+        UPDATER_BRANCH="main",
+    )
+    assert settings.mode == ""
+    args = settings.argv()
+    assert [arg for arg in args if arg in ("--push", "--deliver", "--pull-request")] == ["--push"]
+    assert args[args.index("--branch") + 1] == "main"

@@ -23,6 +23,9 @@ MODES = ("dry-run", "write", "commit", "push", "pull-request")
 # GitLab users say merge request; the command line has one name for both forges.
 MODE_ALIASES = {"merge-request": "pull-request"}
 DELIVERING_MODES = ("commit", "push", "pull-request")
+# poll's flag for "the config file's delivery.mode": without any mode flag the command
+# line only prints a diff, and a scheduled job must keep delivering as its config says.
+CONFIG_MODE = "deliver"
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
@@ -41,7 +44,9 @@ def variable(name: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     command: str
-    mode: str  # "" for poll: the config file's delivery.mode decides
+    # A MODE flag's name; "deliver" for poll: the config's delivery.mode decides; "": a
+    # mode flag is among extra_args (so every delivery option is passed on).
+    mode: str
     repo: str  # a directory or a clone URL
     images: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
@@ -78,12 +83,12 @@ class Settings:
             args += ["--token-env", self.token_variable]
         if self.forge:
             args += ["--forge", self.forge]
-        if self.mode in DELIVERING_MODES or not self.mode:
+        if self.mode in (*DELIVERING_MODES, CONFIG_MODE, ""):
             if self.branch:
                 args += ["--branch", self.branch]
             if self.message:
                 args += ["--message", self.message]
-        if self.mode in ("pull-request", ""):
+        if self.mode in ("pull-request", CONFIG_MODE, ""):
             if self.api_url:
                 args += ["--api-url", self.api_url]
             for label in self.labels:
@@ -140,11 +145,21 @@ def read_settings(
     command = get("command").strip() or "set-image"
     if command not in COMMANDS:
         raise UsageError(f"{label('command')}: {command!r} is not one of {', '.join(COMMANDS)}")
-    raw_mode = get("mode").strip() or ("pull-request" if command == "set-image" else "")
+    raw_mode = get("mode").strip()
     mode = MODE_ALIASES.get(raw_mode, raw_mode)
-    if mode and mode not in MODES:
+    if raw_mode and mode not in MODES:
         choices = ", ".join((*MODES, *MODE_ALIASES))
         raise UsageError(f"{label('mode')}: {raw_mode!r} is not one of {choices}")
+
+    try:
+        extra_args = tuple(shlex.split(get("args")))
+    except ValueError as error:
+        raise UsageError(f"{label('args')}: {error}") from None
+    # A mode flag among the extra arguments is the user's choice: no default beside it
+    # (the command line refuses two mode flags).
+    mode_flags = {f"--{name}" for name in (*MODES, CONFIG_MODE)}
+    if not mode and not mode_flags.intersection(extra_args):
+        mode = "pull-request" if command == "set-image" else CONFIG_MODE
 
     images = split_words(get("images")) if command == "set-image" else ()
     config = get("config").strip() if command == "poll" else ""
@@ -159,10 +174,6 @@ def read_settings(
             f"{label('config')}: poll of a remote repo needs the path of its config file "
             "(e.g. the .image-updater.yaml of a checkout)"
         )
-    try:
-        extra_args = tuple(shlex.split(get("args")))
-    except ValueError as error:
-        raise UsageError(f"{label('args')}: {error}") from None
     on_forge = local or forge.hosts(repo)
 
     return Settings(

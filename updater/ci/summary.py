@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from updater.ci.invoke import CliResult
-from updater.ci.settings import Settings
+from updater.ci.settings import CONFIG_MODE, Settings
 
 # GitHub renders the step summary as Markdown, and Markdown would act on text from the
 # repo (a file named "[x](https://evil)" is a link, even inside <code>). So every block is
@@ -118,7 +118,9 @@ def _rendered(result: CliResult) -> list[str]:
 def _title(settings: Settings | None) -> str:
     if settings is None:
         return "gitops-updater"
-    return f"gitops-updater {settings.command} ({settings.mode or 'mode from the config'})"
+    modes = {CONFIG_MODE: "mode from the config", "": "mode from args"}
+    mode = modes.get(settings.mode, settings.mode)
+    return f"gitops-updater {settings.command} ({mode})"
 
 
 def markdown(result: CliResult, settings: Settings | None) -> str:
