@@ -19,6 +19,10 @@ from updater.ci.invoke import CliResult
 from updater.ci.repo import Forge
 from updater.ci.secrets import Secrets
 from updater.ci.settings import Settings
+from updater.errors import UsageError
+
+# The files the runner names for a step's results.
+OUTPUT_FILES = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 
 
 def escape_data(value: str) -> str:
@@ -96,6 +100,19 @@ class GitHub:
             return candidate.relative_to(workspace).as_posix()
         except ValueError:
             return file
+
+    def check_outputs(self) -> None:
+        for name in OUTPUT_FILES:
+            path = self.env.get(name)
+            if not path:
+                continue
+            try:
+                # Appending nothing: the runner made the file, or this makes it empty.
+                with open(path, "a", encoding="utf-8"):
+                    pass
+            except OSError as error:
+                reason = error.strerror or type(error).__name__
+                raise UsageError(f"{name}: {path}: cannot write ({reason})") from None
 
     def publish(self, result: CliResult, settings: Settings | None) -> None:
         scrub = self.secrets.scrub

@@ -11,6 +11,7 @@ updater job.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -92,6 +93,20 @@ class GitLab:
         self.out.write(f"\x1b[{color}m{clean}\x1b[0m\n" if color else clean)
         self.out.flush()
 
+    @property
+    def root(self) -> Path:
+        """Where the report and the dotenv file go: the job's checkout."""
+        return Path(self.env.get("CI_PROJECT_DIR") or ".")
+
+    def check_outputs(self) -> None:
+        root = self.root
+        where = f"CI_PROJECT_DIR: {root}" if self.env.get("CI_PROJECT_DIR") else f"{root}"
+        if not root.is_dir():
+            reason = "not a directory" if root.exists() else "no such directory"
+            raise UsageError(f"{where}: {reason} (the report and {DOTENV_FILE} go there)")
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise UsageError(f"{where}: cannot write (the report and {DOTENV_FILE} go there)")
+
     def publish(self, result: CliResult, settings: Settings | None) -> None:
         scrub = self.secrets.scrub
         if result.stderr.strip():
@@ -99,7 +114,7 @@ class GitLab:
         for error in result.errors:
             self.print(f"ERROR: {error.text}", color="31;1")
         self.print(summary.plain(result, settings))
-        root = Path(self.env.get("CI_PROJECT_DIR") or ".")
+        root = self.root
         report = json.dumps(result.report, indent=2, sort_keys=True) + "\n"
         (root / REPORT_FILE).write_text(scrub(report), encoding="utf-8")
         values = {

@@ -4,6 +4,7 @@ its environment, and hand the result to the CI system to show."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 from updater.ci.invoke import CliResult, ErrorLine, invoke
@@ -47,6 +48,12 @@ def read_job(system: CiSystem, env: Mapping[str, str]) -> tuple[Settings, Creden
 def run_job(system: CiSystem, env: Mapping[str, str]) -> int:
     # Before anything else is printed: nothing said later may show a secret.
     system.secrets.learn(env)
+    try:
+        system.check_outputs()
+    except UsageError as error:
+        # Nowhere to publish the result: one line in the log, and nothing is done.
+        sys.stderr.write(system.secrets.scrub(f"updater.ci: error: {error}") + "\n")
+        return error.exit_code
     try:
         settings, credentials = read_job(system, env)
     except UsageError as error:

@@ -31,5 +31,9 @@ class CiSystem(Protocol):
     def adjust(self, settings: Settings) -> Settings:
         """This system's own rules on top of the shared settings (GitLab's job token)."""
 
+    def check_outputs(self) -> None:
+        """Raise ``UsageError`` naming the variable if a place the results go to cannot
+        be written, before anything is done that those results would report."""
+
     def publish(self, result: CliResult, settings: Settings | None) -> None:
         """Show the result: log, outputs, summary, error annotations; all scrubbed."""
