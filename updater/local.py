@@ -5,7 +5,9 @@ second run plans on what the first one left and never interleaves with it. Under
 lock it first finishes whatever a killed run left (``updater.writing.recover``): temp
 files are renamed or removed, and a commit that run was about to make is made, when
 the files still hold exactly what it wrote and HEAD has not moved; so a rerun never
-says "nothing to change" while the plan's files differ from HEAD.
+says "nothing to change" while the plan's files differ from HEAD. A ``--commit`` after a
+``--write`` of the same change commits it: the plan made against HEAD must match the
+work tree exactly, so nobody else's edits are ever committed.
 
 A failed ``git commit`` puts the files back as they were (through the same journal);
 if even that fails, the journal keeps the commit for the next run and the error says
@@ -14,8 +16,10 @@ which files were left.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +73,10 @@ def commit(
         plan = make_plan(root)
         branch = checkout.current_branch()
         if not plan.changed:
+            if finished is None and plan.up_to_date:
+                written = _written_not_committed(checkout, root, make_plan)
+                if written is not None:
+                    return _commit_written(checkout, written, spec_for(written, branch), branch)
             return Committed(plan, finished, branch)
         chosen = writing.targets(plan)
         top = Path(os.path.realpath(checkout.path))
@@ -111,6 +119,59 @@ def commit(
             raise DeliveryError(f"{reason}; the files were put back, nothing changed") from None
         writing.discard(state)
         return Committed(plan, sha, branch)
+
+
+def _written_not_committed(
+    checkout: Checkout, root: Path, make_plan: Callable[[Path], Plan]
+) -> Plan | None:
+    """The plan made against HEAD, when the work tree already holds exactly what it
+    would write (``--write``, then ``--commit``): that change is still to be committed.
+    None when HEAD already holds it too, or when the files differ from HEAD in any
+    other way (those are someone's edits, not ours to commit)."""
+    top = Path(os.path.realpath(checkout.path))
+    inside = Path(os.path.realpath(root)).relative_to(top)
+    with tempfile.TemporaryDirectory(prefix="updater-head-") as scratch:
+        tree = Path(scratch) / "head"
+        # A detached worktree of HEAD: the index and the work tree are not touched, and
+        # no hook runs.
+        status, _, _ = checkout.run(
+            "-c", "core.hooksPath=/dev/null", "worktree", "add", "--quiet", "--detach",
+            "--", str(tree), "HEAD", check=False,
+        )  # fmt: skip
+        if status != 0:
+            return None
+        try:
+            planned = make_plan(tree / inside)
+        finally:
+            checkout.run("worktree", "remove", "--force", "--", str(tree), check=False)
+    if not planned.changed:
+        return None
+    for edit in planned.edits:
+        real = Path(os.path.realpath(root / edit.path))
+        if not real.is_relative_to(top):
+            return None
+        if writing.read_exact(real) != edit.new_text.encode("utf-8"):
+            return None
+    return dataclasses.replace(planned, root=root)
+
+
+def _commit_written(
+    checkout: Checkout, plan: Plan, spec: CommitSpec, branch: str | None
+) -> Committed:
+    top = Path(os.path.realpath(checkout.path))
+    files = sorted(
+        {Path(os.path.realpath(plan.root / e.path)).relative_to(top).as_posix() for e in plan.edits}
+    )
+    _check_index(checkout)
+    try:
+        sha = checkout.commit(
+            files, spec.message, author=spec.author, committer=spec.committer, signoff=spec.signoff
+        )
+    except UpdaterError as error:
+        raise DeliveryError(
+            f"{_commit_failure(error, checkout)}; the files are as they were"
+        ) from None
+    return Committed(plan, sha, branch)
 
 
 def _head(checkout: Checkout) -> str:
