@@ -15,7 +15,13 @@ from tests.ci.actions import load_yaml
 from tests.ci.conftest import ROOT, SCHEMAS
 from tests.ci.gitlab_jobs import GLOBAL_KEYWORDS, load_pipeline, resolve_job
 
-GITHUB_WORKFLOWS = sorted((ROOT / "examples" / "github").glob("*.yml"))
+GITHUB_WORKFLOWS = sorted(
+    [
+        *(ROOT / "examples" / "github").glob("*.yml"),
+        # The project's own: the release workflow and CI.
+        *(ROOT / ".github" / "workflows").glob("*.yml"),
+    ]
+)
 GITLAB_FILES = [
     ROOT / ".gitlab-ci-template.yml",
     *sorted((ROOT / "examples" / "gitlab").glob("*.yml")),
@@ -40,7 +46,8 @@ def validate(instance: Any, schema_name: str, fragment: str = "") -> None:
 
 
 def test_there_are_examples() -> None:
-    assert len(GITHUB_WORKFLOWS) >= 2
+    assert len(GITHUB_WORKFLOWS) >= 3
+    assert ROOT / ".github" / "workflows" / "release.yml" in GITHUB_WORKFLOWS
     assert len(GITLAB_FILES) >= 3
 
 

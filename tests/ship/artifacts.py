@@ -190,3 +190,31 @@ def dependency_wheelhouse() -> Path:
         )
 
     return cached("wheels", key, build)
+
+
+def build_wheelhouse() -> Path:
+    """Wheels of the build backend (pyproject's build-system.requires), so that an
+    isolated ``python -m build`` runs offline with ``PIP_NO_INDEX=1``."""
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"][
+        "requires"
+    ]
+    key = hashlib.sha256("\n".join(sorted(requires)).encode()).hexdigest()[:16]
+
+    def build(directory: Path) -> None:
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+                "--dest",
+                str(directory),
+                *requires,
+            ],
+            timeout=600,
+        )
+
+    return cached("build-wheels", key, build)
