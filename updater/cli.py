@@ -514,3 +514,13 @@ def choose_command(
 
 def main() -> None:
     cli(prog_name="updater")
+
+
+def _register() -> None:
+    # Imported here: they use the option helpers defined above.
+    from updater.cli_release import hold
+
+    cli.add_command(hold)
+
+
+_register()

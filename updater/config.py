@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from updater.errors import UsageError
+from updater.holds import Hold, check_holds
 from updater.policy import (
     ORDERS,
     POLICIES,
@@ -96,6 +97,7 @@ class PollConfig:
     mode: str | None = None
     delivery: dict[str, Any] = field(default_factory=dict)  # DeliveryOptions field names
     delivery_lines: dict[str, int] = field(default_factory=dict)  # same keys -> line
+    holds: tuple[Hold, ...] = ()
 
 
 def _kind(value: Any) -> str:
@@ -429,7 +431,9 @@ def _check_delivery(c: _Checker, data: Any) -> tuple[str | None, dict[str, Any],
     return mode, options, lines
 
 
-def parse_config(text: str, file: str) -> PollConfig:
+def parse_config(text: str, file: str, *, need_images: bool = True) -> PollConfig:
+    """The config in ``text``; ``need_images=False`` (the hold commands) also takes a file
+    without ``images:``."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -444,14 +448,14 @@ def parse_config(text: str, file: str) -> PollConfig:
         raise c.fail(0, "", f"not valid YAML: {error}") from None
     if data is None:
         raise c.fail(0, "", "empty; expected a mapping with 'images:'")
-    c.mapping(data, 1, "", ("images", "registries", "delivery"))
-    if "images" not in data:
+    c.mapping(data, 1, "", ("images", "registries", "delivery", "holds"))
+    if "images" not in data and need_images:
         raise c.fail(1, "", "missing key 'images'")
-    images_value = data["images"]
+    images_value = data.get("images", [])
     images_line = c.value_line(data, "images")
     if not isinstance(images_value, list):
         raise c.fail(images_line, "images", f"expected a list, got {_kind(images_value)}")
-    if not images_value:
+    if not images_value and need_images:
         raise c.fail(images_line, "images", "lists no image")
     images: list[ImageConfig] = []
     for index, item in enumerate(images_value):
@@ -467,7 +471,8 @@ def parse_config(text: str, file: str) -> PollConfig:
         images.append(image)
     registries = _check_registries(c, data) if "registries" in data else ()
     mode, options, lines = _check_delivery(c, data) if "delivery" in data else (None, {}, {})
-    return PollConfig(file, tuple(images), registries, mode, options, lines)
+    holds = check_holds(c, data) if "holds" in data else ()
+    return PollConfig(file, tuple(images), registries, mode, options, lines, holds)
 
 
 # Delivery keys that decide where a token is sent. The config file lives in the config
@@ -523,7 +528,7 @@ def delivery_mode(flag: str | None, config: PollConfig) -> str:
     return config.mode
 
 
-def load_config(path: Path, shown: str | None = None) -> PollConfig:
+def load_config(path: Path, shown: str | None = None, *, need_images: bool = True) -> PollConfig:
     name = shown or str(path)
     try:
         raw = path.read_bytes()
@@ -535,4 +540,4 @@ def load_config(path: Path, shown: str | None = None) -> PollConfig:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError("not UTF-8", file=name) from None
-    return parse_config(text, name)
+    return parse_config(text, name, need_images=need_images)

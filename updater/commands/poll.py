@@ -33,6 +33,7 @@ from updater.deliver import DeliveryRequest, DeliveryResult, deliver
 from updater.edit.model import FileEdit, Plan, Record
 from updater.edit.planner import plan
 from updater.errors import NoMatchError, UpdaterError, UsageError
+from updater.holds import HELD, HOLD_ENDED, Hold, holding
 from updater.policy import Choice, choose
 from updater.policy.current import UPGRADE, Decision, decide
 from updater.reference import Change, split_reference
@@ -224,12 +225,48 @@ def _under(file: str, paths: Sequence[str]) -> bool:
     return not paths or any(p in (".", file) or file.startswith(f"{p}/") for p in paths)
 
 
+def _judge(
+    image: ImageConfig,
+    tag: str | None,
+    chosen: str,
+    held: Sequence[Hold],
+    allow_downgrade: bool,
+    created_of: Any,
+) -> Decision:
+    """A hold first (its ``until`` not met: left alone), then the downgrade rule."""
+    waiting = [hold for hold in held if not hold.satisfied_by(chosen, image.policy)]
+    if waiting:
+        hold = waiting[0]
+        return Decision(False, HELD, f"{hold.describe()} (hold at line {hold.line}); left alone")
+    decision = decide(
+        image.policy,
+        tag,
+        chosen,
+        allow_downgrade=allow_downgrade or image.allow_downgrade,
+        created_of=created_of,
+    )
+    if held and decision.move:
+        until = str(held[0].until)
+        return Decision(
+            True,
+            HOLD_ENDED,
+            f"hold at line {held[0].line} ended: {chosen} satisfies until {until!r};"
+            f" {decision.reason}",
+        )
+    return decision
+
+
 def _decide(
-    lookup: Lookup, records: Sequence[Record], client: RegistryClient, allow_downgrade: bool
+    lookup: Lookup,
+    records: Sequence[Record],
+    client: RegistryClient,
+    allow_downgrade: bool,
+    holds: Sequence[Hold] = (),
 ) -> tuple[str, ...] | None:
-    """Judge each reference the choice would change against its own tag (no silent
-    downgrades). Returns None when every one may move, else the files that may: a file
-    holding a reference that stays is left alone for this image as a whole."""
+    """Judge each reference the choice would change against the holds covering it and
+    its own tag (no silent downgrades). Returns None when every one may move, else the
+    files that may: a file holding a reference that stays is left alone for this image
+    as a whole."""
     image, choice = lookup.image, lookup.choice
     assert choice is not None
     first_line: dict[tuple[str, str], int] = {}
@@ -243,13 +280,8 @@ def _decide(
     blocked: set[str] = set()
     for (file, old_ref), line in first_line.items():
         tag = split_reference(old_ref).tag
-        decision = decide(
-            image.policy,
-            tag,
-            choice.tag,
-            allow_downgrade=allow_downgrade or image.allow_downgrade,
-            created_of=created_of,
-        )
+        held = holding(holds, image.repository, file)
+        decision = _judge(image, tag, choice.tag, held, allow_downgrade, created_of)
         lookup.decisions.append((file, line, tag, decision))
         if not decision.move:
             blocked.add(file)
@@ -272,7 +304,11 @@ def _decide(
 
 
 def make_planner(
-    lookups: list[Lookup], client: RegistryClient, *, allow_downgrade: bool = False
+    lookups: list[Lookup],
+    client: RegistryClient,
+    *,
+    allow_downgrade: bool = False,
+    holds: Sequence[Hold] = (),
 ) -> Any:
     by_paths: dict[tuple[str, ...], list[Change]] = {}
     owner: dict[int, Lookup] = {}  # by id: two entries may want equal changes
@@ -308,7 +344,8 @@ def make_planner(
         held = {
             key: allowed
             for key, lookup in owner.items()
-            if (allowed := _decide(lookup, result.records, client, allow_downgrade)) is not None
+            if (allowed := _decide(lookup, result.records, client, allow_downgrade, holds))
+            is not None
         }
         if not held:
             return result
@@ -346,7 +383,9 @@ def run(request: PollRequest) -> int:
         result: DeliveryResult | None = None
         checked = None
         if any(lookup.choice is not None for lookup in lookups):
-            make_plan = make_planner(lookups, client, allow_downgrade=request.allow_downgrade)
+            make_plan = make_planner(
+                lookups, client, allow_downgrade=request.allow_downgrade, holds=config.holds
+            )
             if request.verify is not None:
                 from updater.render import CheckedPlanner, RenderCheckError
 

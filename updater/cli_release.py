@@ -1,0 +1,76 @@
+"""Command line of ``hold``, ``rollback`` and ``promote``: options only; the commands
+are in ``updater.commands``. Registered on the group by ``updater.cli``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from updater.cli import delivery_options, mode_options, pop_delivery, run_command, timeout_option
+
+
+@click.group("hold")
+def hold() -> None:
+    """List, add or remove holds: images poll and promote leave alone (in some paths)
+    until a candidate satisfies the hold's --until range."""
+
+
+@hold.command("list")
+@click.option("--repo", default=".", show_default=True, help="Config repo: a directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of holds.")
+@click.argument("image", required=False)
+def hold_list(repo: str, as_json: bool, image: str | None) -> None:
+    """List the holds of .image-updater.yaml (of IMAGE only, if given)."""
+    from updater.commands import hold as command
+
+    run_command(lambda: command.list_holds(repo, image, as_json=as_json), None, as_json=as_json)
+
+
+def _hold_options(func: Any) -> Any:
+    func = click.option(
+        "--repo", default=".", show_default=True, help="Config repo: a directory or a URL."
+    )(func)
+    func = click.option(
+        "--path", "paths", multiple=True, metavar="P",
+        help="Only under this path (repeatable; default: everywhere).",
+    )(func)  # fmt: skip
+    func = click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")(func)
+    return func
+
+
+@hold.command("add")
+@_hold_options
+@click.option("--at", metavar="TAG|DIGEST", help="Version held at (default: the one found).")
+@click.option("--until", metavar="RANGE", help='Semver range that ends the hold, e.g. ">1.5.0".')
+@click.option("--reason", metavar="TEXT", help="Why (one line).")
+@click.option(
+    "--by", metavar="NAME", help="Who (default: $GITHUB_ACTOR, $GITLAB_USER_LOGIN, $USER)."
+)
+@mode_options()
+@delivery_options
+@timeout_option
+@click.argument("image")
+def hold_add(image: str, timeout: float, mode: str | None = None, **options: Any) -> None:
+    """Hold IMAGE (a repository, no tag): poll and promote leave it alone. Writes the
+    working tree unless a MODE flag says otherwise."""
+    from updater.commands import hold as command
+
+    delivery = pop_delivery(options)
+    request = command.HoldRequest(image=image, mode=mode or "write", delivery=delivery, **options)
+    run_command(lambda: command.add(request), timeout, as_json=request.as_json)
+
+
+@hold.command("remove")
+@_hold_options
+@mode_options()
+@delivery_options
+@timeout_option
+@click.argument("image")
+def hold_remove(image: str, timeout: float, mode: str | None = None, **options: Any) -> None:
+    """Remove the holds of IMAGE (with --path: only the one with exactly those paths)."""
+    from updater.commands import hold as command
+
+    delivery = pop_delivery(options)
+    request = command.HoldRequest(image=image, mode=mode or "write", delivery=delivery, **options)
+    run_command(lambda: command.remove(request), timeout, as_json=request.as_json)
