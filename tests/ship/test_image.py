@@ -18,20 +18,10 @@ import pytest
 
 from tests.registry.harness import Registry, start_registry
 from tests.ship.artifacts import ROOT, TEST_VERSION, git
-from tests.ship.image import BuiltImage, Containers, missing_tools, updater_image
+from tests.ship.image import BuiltImage, Containers
 
 pytestmark = [pytest.mark.image, pytest.mark.registry, pytest.mark.slow]
 USER = 10001
-
-
-@pytest.fixture(scope="session")
-def image() -> BuiltImage:
-    missing = missing_tools()
-    assert not missing, (
-        f"the image tests need {', '.join(missing)}: scripts/run-tests installs them "
-        "(apt-get install buildah podman runc mmdebstrap)"
-    )
-    return updater_image()
 
 
 def run_image(
