@@ -518,9 +518,10 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here: they use the option helpers defined above.
-    from updater.cli_release import hold
+    from updater.cli_release import hold, rollback
 
     cli.add_command(hold)
+    cli.add_command(rollback)
 
 
 _register()

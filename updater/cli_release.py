@@ -74,3 +74,50 @@ def hold_remove(image: str, timeout: float, mode: str | None = None, **options: 
     delivery = pop_delivery(options)
     request = command.HoldRequest(image=image, mode=mode or "write", delivery=delivery, **options)
     run_command(lambda: command.remove(request), timeout, as_json=request.as_json)
+
+
+@click.command("rollback")
+@click.option("--repo", default=".", show_default=True, help="Config repo: a directory or a URL.")
+@click.option("--path", "paths", multiple=True, help="Only under this path (repeatable).")
+@click.option(
+    "--to", metavar="TAG|DIGEST", help="The version to go back to (TAG, DIGEST or TAG@DIGEST)."
+)
+@click.option(
+    "--steps",
+    type=int,
+    metavar="N",
+    help="Back N changes (default: 1, the one before the last change).",
+)
+@click.option(
+    "--hold",
+    "hold_",
+    is_flag=True,
+    help="Also write a hold into .image-updater.yaml, in the same commit.",
+)
+@click.option(
+    "--until", metavar="RANGE", help='With --hold: the semver range that ends it, e.g. ">1.5.0".'
+)
+@click.option("--reason", metavar="TEXT", help="Why (commit subject, and the hold's reason).")
+@click.option(
+    "--by",
+    metavar="NAME",
+    help="With --hold: who (default: $GITHUB_ACTOR, $GITLAB_USER_LOGIN, $USER).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@mode_options()
+@delivery_options
+@timeout_option
+@click.argument("image")
+def rollback(
+    image: str, hold_: bool, timeout: float, mode: str | None = None, **options: Any
+) -> None:
+    """Set IMAGE (a repository, no tag) back to an earlier version everywhere it is
+    referenced (under --path), moving no other image. Prints the diff unless a MODE
+    flag says otherwise."""
+    from updater.commands import rollback as command
+
+    delivery = pop_delivery(options)
+    request = command.RollbackRequest(
+        image=image, hold=hold_, mode=mode or "dry-run", delivery=delivery, **options
+    )
+    run_command(lambda: command.run(request), timeout, as_json=request.as_json)

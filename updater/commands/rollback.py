@@ -1,0 +1,132 @@
+"""``rollback``: IMAGE back to an earlier version, through set-image's edit engine and
+delivery (every file kind, every mode), optionally with a hold in the same commit so the
+next scheduled poll does not undo it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from updater.commands import set_image
+from updater.commands.hold import (
+    HoldRequest,
+    check_until,
+    hold_edit,
+    hold_fields,
+    normalised_paths,
+    repository_of,
+)
+from updater.config import DEFAULT_NAME
+from updater.deliver import DeliveryRequest, deliver
+from updater.edit.model import Plan
+from updater.errors import EditError, UsageError
+from updater.reference import Change, InvalidReference, parse
+from updater.report import one_line
+
+DEFAULT_MESSAGE = "Roll back {summary}{why}\n\n{{details}}"
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    repo: str
+    image: str
+    paths: tuple[str, ...] = ()
+    mode: str = "dry-run"
+    to: str | None = None
+    steps: int | None = None
+    hold: bool = False
+    until: str | None = None
+    reason: str | None = None
+    by: str | None = None
+    as_json: bool = False
+    delivery: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_target(image: str, to: str) -> tuple[str | None, str | None]:
+    """(tag, digest) of ``--to``: TAG, DIGEST (``sha256:...``) or TAG@DIGEST."""
+    joined = f"{image}@{to}" if ":" in to.partition("@")[0] else f"{image}:{to}"
+    try:
+        ref = parse(joined)
+    except InvalidReference as error:
+        reason = str(error).rpartition(": ")[2]
+        raise UsageError(f"--to {to!r}: not a tag or digest ({reason})") from None
+    return ref.tag, ref.digest
+
+
+def previous_version(
+    root: Path, repository: str, paths: tuple[str, ...], steps: int
+) -> tuple[str | None, str | None]:
+    """The version IMAGE had ``steps`` changes ago, from the repo's history."""
+    raise UsageError(
+        "give --to TAG|DIGEST: finding the version before the last change needs"
+        " `updater history`, which this build does not have yet"
+    )
+
+
+def _check(request: RollbackRequest) -> str:
+    repository = repository_of(request.image)
+    if request.to is not None and request.steps is not None:
+        raise UsageError("--to and --steps: give one")
+    if request.steps is not None and request.steps < 1:
+        raise UsageError("--steps must be 1 or more")
+    if request.until is not None and not request.hold:
+        raise UsageError("--until needs --hold")
+    check_until(request.until)
+    normalised_paths(request.paths)
+    return repository
+
+
+def make_planner(request: RollbackRequest, repository: str, spelled: str) -> Any:
+    target = parse_target(spelled, request.to) if request.to is not None else None
+
+    def make_plan(root: Path) -> Plan:
+        tag, digest = target or previous_version(
+            root, repository, request.paths, request.steps or 1
+        )
+        change = Change(repository=repository, spelled=spelled, tag=tag, digest=digest)
+        plan: Plan = set_image.make_planner([change], request.paths, False)(root)
+        strays = sorted({r.file for r in plan.records if r.repository != repository})
+        if strays:  # the engine never does this; a rollback must never move another image
+            raise EditError(f"the rollback would change other images in {', '.join(strays)}")
+        if request.hold:
+            hold = HoldRequest(
+                repo=request.repo,
+                image=request.image,
+                paths=request.paths,
+                until=request.until,
+                reason=request.reason,
+                by=request.by,
+            )
+            edit = hold_edit(root, hold_fields(hold, tag or digest))
+            plan = replace(plan, edits=(*plan.edits, edit))
+        return plan
+
+    return make_plan
+
+
+def run(request: RollbackRequest) -> int:
+    repository = _check(request)
+    spelled = parse(request.image).name
+    options = dict(request.delivery)
+    why = f": {one_line(request.reason)}" if request.reason else ""
+    why = why.replace("{", "{{{{").replace("}", "}}}}")
+    options.setdefault("message", DEFAULT_MESSAGE.format(summary="{summary}", why=why))
+    paths = request.paths
+    if request.hold and paths:  # a sparse clone must hold the config too
+        paths = (*paths, DEFAULT_NAME)
+    result = deliver(
+        DeliveryRequest(repo=request.repo, mode=request.mode, paths=paths, options=options),
+        make_planner(request, repository, spelled),
+    )
+    set_image.print_result(result, as_json=request.as_json)
+    if request.hold and not request.as_json:
+        edits = [e for e in result.plan.edits if e.path == DEFAULT_NAME and not e.records]
+        if edits:
+            from updater.config import parse_config
+
+            hold = parse_config(edits[0].new_text, DEFAULT_NAME, need_images=False).holds[-1]
+            click.echo(f"{request.image}: {hold.describe()} (written to {DEFAULT_NAME})", err=True)
+    return 0
