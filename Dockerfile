@@ -59,6 +59,10 @@ RUN set -eu; \
         echo "the base image has no git and no apt-get or apk to install it" >&2; exit 1; \
       fi; \
     fi; \
+    # CI runners check the repo out as another user (GitLab's docker executor: root,
+    # world-writable): git would refuse it as "dubious ownership". In a container that
+    # runs only the bot, the repo mounted or checked out is the one it was asked to edit.
+    git config --system --add safe.directory '*'; \
     mkdir -p /home/updater; \
     chown 10001:10001 /home/updater
 COPY --from=build /opt/gitops-updater /opt/gitops-updater

@@ -151,6 +151,31 @@ def test_set_image_commits_in_a_mounted_repo(image: BuiltImage, writable_repo: P
     assert git("-c", "safe.directory=*", "status", "--porcelain", cwd=writable_repo) == ""
 
 
+def test_set_image_commits_in_a_checkout_owned_by_another_user(
+    image: BuiltImage, tmp_path: Path
+) -> None:
+    """As a GitLab runner leaves it: owned by root, world-writable, the job the image's
+    user. git's ownership check must not make it "not a git repository"."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "config-repo", repo)
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "seed", cwd=repo)
+    for path in [repo, *repo.rglob("*")]:
+        path.chmod(0o777 if path.is_dir() else 0o666)
+    run_image(
+        image,
+        "set-image",
+        "ghcr.io/acme/api:1.5.0",
+        "--repo",
+        "/repo",
+        "--commit",
+        volumes=(f"{repo}:/repo",),
+    )
+    assert git("log", "--format=%s", "-1", cwd=repo).strip() != "seed"
+    assert git("status", "--porcelain", cwd=repo) == ""
+
+
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     started = start_registry(tmp_path_factory.mktemp("image-registry"))
