@@ -518,10 +518,11 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here: they use the option helpers defined above.
-    from updater.cli_release import hold, rollback
+    from updater.cli_release import hold, promote, rollback
 
     cli.add_command(hold)
     cli.add_command(rollback)
+    cli.add_command(promote)
 
 
 _register()

@@ -121,3 +121,43 @@ def rollback(
         image=image, hold=hold_, mode=mode or "dry-run", delivery=delivery, **options
     )
     run_command(lambda: command.run(request), timeout, as_json=request.as_json)
+
+
+@click.command("promote")
+@click.option("--repo", default=".", show_default=True, help="Config repo: a directory or a URL.")
+@click.option(
+    "--config",
+    "config",
+    metavar="FILE",
+    help="Config (default: .image-updater.yaml of a local --repo).",
+)
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="ENV|PATH",
+    help="Environment to promote to (with --from: a path).",
+)
+@click.option(
+    "--from", "source_path", metavar="PATH", help="Ad hoc: promote from this path to the --to path."
+)
+@click.option(
+    "--image", "images", multiple=True, metavar="NAME", help="Only this image (repeatable)."
+)
+@click.option("--all", "all_images", is_flag=True, help="Every image both deploy.")
+@click.option(
+    "--allow-downgrade", is_flag=True, help="Also set a target to an older source version."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@mode_options("deliver")
+@delivery_options
+@timeout_option
+def promote(timeout: float, mode: str | None = None, **options: Any) -> None:
+    """Set what --to deploys to what its 'from' environment deploys, image by image:
+    held, not yet soaked and older versions are skipped. Prints the plan unless a MODE
+    flag says otherwise; --pull-request uses the branch updater/promote/ENV."""
+    from updater.commands import promote as command
+
+    delivery = pop_delivery(options)
+    request = command.PromoteRequest(mode=mode, delivery=delivery, **options)
+    run_command(lambda: command.run(request), timeout, as_json=request.as_json)

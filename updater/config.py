@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from updater.environments import Environment, check_environments
 from updater.errors import UsageError
 from updater.holds import Hold, check_holds
 from updater.policy import (
@@ -98,6 +99,7 @@ class PollConfig:
     delivery: dict[str, Any] = field(default_factory=dict)  # DeliveryOptions field names
     delivery_lines: dict[str, int] = field(default_factory=dict)  # same keys -> line
     holds: tuple[Hold, ...] = ()
+    environments: tuple[Environment, ...] = ()
 
 
 def _kind(value: Any) -> str:
@@ -392,11 +394,14 @@ def _check_registries(c: _Checker, data: Any) -> tuple[RegistrySettings, ...]:
     return tuple(out)
 
 
-def _check_delivery(c: _Checker, data: Any) -> tuple[str | None, dict[str, Any], dict[str, int]]:
+def check_delivery(
+    c: _Checker, data: Any, where: str = "delivery"
+) -> tuple[str | None, dict[str, Any], dict[str, int]]:
+    """(mode, options, option -> line) of ``data["delivery"]``; ``where`` names it."""
     value = data["delivery"]
     if value is None:
         return None, {}, {}
-    entry = c.mapping(value, c.value_line(data, "delivery"), "delivery", tuple(DELIVERY_KEYS))
+    entry = c.mapping(value, c.value_line(data, "delivery"), where, tuple(DELIVERY_KEYS))
     options: dict[str, Any] = {}
     lines: dict[str, int] = {}
     mode = None
@@ -407,7 +412,7 @@ def _check_delivery(c: _Checker, data: Any) -> tuple[str | None, dict[str, Any],
     }
     for key in entry:
         kind, choices = DELIVERY_KEYS[key]
-        path = f"delivery.{key}"
+        path = f"{where}.{key}"
         if kind == "int":
             got = entry[key]
             if isinstance(got, bool) or not isinstance(got, int) or got < 0:
@@ -432,8 +437,8 @@ def _check_delivery(c: _Checker, data: Any) -> tuple[str | None, dict[str, Any],
 
 
 def parse_config(text: str, file: str, *, need_images: bool = True) -> PollConfig:
-    """The config in ``text``; ``need_images=False`` (the hold commands) also takes a file
-    without ``images:``."""
+    """The config in ``text``; ``need_images=False`` (hold, rollback, promote) also takes
+    a file without ``images:``."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -448,7 +453,7 @@ def parse_config(text: str, file: str, *, need_images: bool = True) -> PollConfi
         raise c.fail(0, "", f"not valid YAML: {error}") from None
     if data is None:
         raise c.fail(0, "", "empty; expected a mapping with 'images:'")
-    c.mapping(data, 1, "", ("images", "registries", "delivery", "holds"))
+    c.mapping(data, 1, "", ("images", "registries", "delivery", "holds", "environments"))
     if "images" not in data and need_images:
         raise c.fail(1, "", "missing key 'images'")
     images_value = data.get("images", [])
@@ -470,9 +475,10 @@ def parse_config(text: str, file: str, *, need_images: bool = True) -> PollConfi
                 )
         images.append(image)
     registries = _check_registries(c, data) if "registries" in data else ()
-    mode, options, lines = _check_delivery(c, data) if "delivery" in data else (None, {}, {})
+    mode, options, lines = check_delivery(c, data) if "delivery" in data else (None, {}, {})
     holds = check_holds(c, data) if "holds" in data else ()
-    return PollConfig(file, tuple(images), registries, mode, options, lines, holds)
+    environments = check_environments(c, data) if "environments" in data else ()
+    return PollConfig(file, tuple(images), registries, mode, options, lines, holds, environments)
 
 
 # Delivery keys that decide where a token is sent. The config file lives in the config

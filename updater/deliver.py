@@ -54,6 +54,10 @@ class DeliveryOptions:
     signoff: bool = False
     max_retries: int = 10
     retry_delay: float = 0.25  # first backoff step, seconds; doubles, jittered, capped
+    # Set by commands, never by flags: promote's own branch, and its PR title and body
+    # (which must keep pull_request_body's marker for the bot to know its PR again).
+    proposal_head: str | None = None
+    proposal_text: Callable[[Plan, str], tuple[str, str]] | None = None
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> DeliveryOptions:
@@ -416,7 +420,7 @@ def _pull_request(
     base_sha = checkout.head()
     plan = make_plan(checkout.path)
     images = tuple(sorted({change.repository for change in plan.changes}))
-    head = bot_branch(base, images)
+    head = options.proposal_head or bot_branch(base, images)
     owner = _Ownership(forge, head)
     if not plan.changed:
         existing = owner.find_ours(base)
@@ -434,11 +438,15 @@ def _pull_request(
     sha = _commit(checkout, plan, files, options, base=base)
     tree, _ = checkout.tree_and_parents(sha)
 
+    if options.proposal_text is not None:
+        title, body = options.proposal_text(plan, base)
+    else:
+        title, body = pull_request_title(plan), pull_request_body(plan, base=base, images=images)
     spec = ProposalSpec(
         head=head,
         base=base,
-        title=pull_request_title(plan),
-        body=pull_request_body(plan, base=base, images=images),
+        title=title,
+        body=body,
         labels=options.labels,
         reviewers=options.reviewers,
         assignees=options.assignees,

@@ -1,0 +1,377 @@
+"""``promote``: set what an environment deploys to what the one it is promoted from
+deploys, image by image, skipping held, not yet soaked and older versions.
+
+Images are matched across environments by normalised repository; a kustomize entry
+by the ``name`` it replaces, so ``name: api`` with ``newName: registry.dev/acme/api``
+in dev meets ``name: api`` with ``newName: mirror.prod/acme/api`` in prod. Each target
+reference gets the source's version in its own spelling: a pinned digest is set, a
+tag-only reference gets the tag only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from updater.commands.digests import plan_locating_digests
+from updater.commands.hold import repository_of
+from updater.commands.poll import plan_groups
+from updater.config import DEFAULT_NAME, PollConfig, confirmed_delivery, load_config
+from updater.edit.model import Plan, Reference
+from updater.environments import Environment, expand
+from updater.errors import NoMatchError, UsageError
+from updater.holds import holding
+from updater.policy.semver import try_parse_version
+from updater.reference import Change, familiar_name, format_reference, normalise_name
+
+# What happened to each image, for programs reading --json.
+PROMOTED = "promoted"
+UP_TO_DATE = "up-to-date"
+HELD = "held"
+NOT_SOAKED = "not-soaked"
+DOWNGRADE = "downgrade"
+AMBIGUOUS = "ambiguous"
+
+
+@dataclass(frozen=True)
+class PromoteRequest:
+    repo: str
+    to: str  # an environment, or with source_path a path
+    source_path: str | None = None  # --from PATH (ad hoc)
+    config: str | None = None
+    images: tuple[str, ...] = ()
+    all_images: bool = False
+    mode: str | None = None
+    allow_downgrade: bool = False
+    as_json: bool = False
+    delivery: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Promotion:
+    image: str  # the matching key, familiar
+    source: str  # the source's version (TAG, @DIGEST or TAG@DIGEST)
+    targets: list[str]  # the target's versions now
+    verdict: str
+    reason: str
+    source_file: str
+    soaked: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "from": self.source,
+            "to": self.targets,
+            "decision": self.verdict,
+            "reason": self.reason,
+            "source_file": self.source_file,
+            "soaked": self.soaked,
+        }
+
+
+def _version(tag: str | None, digest: str | None) -> str:
+    return format_reference("", tag, digest).lstrip(":")
+
+
+def _kustomize_names(root: Path, references: Sequence[Reference]) -> dict[tuple[str, int], str]:
+    """(file, line) -> the ``name`` a kustomize images entry replaces, for renamed ones."""
+    from ruamel.yaml import YAML
+
+    out: dict[tuple[str, int], str] = {}
+    for file in sorted({r.file for r in references if r.kind == "kustomize"}):
+        try:
+            data = YAML(typ="safe", pure=True).load((root / file).read_text(encoding="utf-8"))
+        except Exception:  # the scan read it; a failure here only loses the rename
+            continue
+        for ref in references:
+            match = re.fullmatch(r"images\[(\d+)\]", ref.yaml_path)
+            if ref.file != file or ref.kind != "kustomize" or match is None:
+                continue
+            try:
+                entry = data["images"][int(match[1])]
+            except (KeyError, IndexError, TypeError):
+                continue
+            if isinstance(entry, dict) and entry.get("newName") and entry.get("name"):
+                out[(ref.file, ref.line)] = normalise_name(str(entry["name"]))
+    return out
+
+
+def _keyed(root: Path, paths: tuple[str, ...]) -> dict[str, list[Reference]]:
+    from updater.edit.scan import scan_repo
+
+    if not paths:
+        return {}
+    references = [r for r in scan_repo(root, paths, workers=1).references if r.repository]
+    renamed = _kustomize_names(root, references)
+    out: dict[str, list[Reference]] = {}
+    for ref in references:
+        key = renamed.get((ref.file, ref.line)) or ref.repository
+        assert key is not None
+        out.setdefault(key, []).append(ref)
+    return out
+
+
+def _older(source: str | None, target: str | None) -> bool:
+    if source is None or target is None:
+        return False
+    a, b = try_parse_version(source), try_parse_version(target)
+    return a is not None and b is not None and a.compare(b) < 0
+
+
+def _soaked(env: Environment, source: Environment) -> tuple[bool, str | None, str]:
+    """(soaked, for how long, why not): the time in the source comes from history."""
+    if env.soak is None:
+        return True, None, ""
+    return (
+        False,
+        None,
+        f"soak {_duration(env.soak.total_seconds())} in {source.name} needs the time it"
+        " arrived there, from `updater history`, which this build does not have yet",
+    )
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"
+
+
+@dataclass
+class Promoter:
+    """Plans one promotion on a checkout; keeps what it decided for the report."""
+
+    source: Environment
+    target: Environment
+    config: PollConfig | None
+    wanted: tuple[str, ...]  # repositories asked for (empty: all)
+    allow_downgrade: bool
+    promotions: list[Promotion] = field(default_factory=list)
+
+    def __call__(self, root: Path) -> Plan:
+        from updater.commands.set_image import resolve_from_registry
+
+        self.promotions = []
+        source_paths = expand(root, self.source.paths)
+        target_paths = expand(root, self.target.paths)
+        if not source_paths:
+            raise NoMatchError(
+                f"environment {self.source.name}: nothing at {', '.join(self.source.paths)}"
+            )
+        source, target = _keyed(root, source_paths), _keyed(root, target_paths)
+        groups: list[tuple[tuple[str, ...], list[Change]]] = []
+        for key in sorted(set(source) & set(target)):
+            if self.wanted and key not in self.wanted:
+                continue
+            groups += self._promote(key, source[key], target[key])
+        if not groups:
+            return Plan(root=root, changes=())
+        return plan_locating_digests(
+            lambda resolve: plan_groups(root, groups, resolve), resolve_from_registry
+        )
+
+    def _promote(
+        self, key: str, sources: list[Reference], targets: list[Reference]
+    ) -> list[tuple[tuple[str, ...], list[Change]]]:
+        versions = sorted({_version(r.tag, r.digest) for r in sources})
+        now = sorted({_version(r.tag, r.digest) for r in targets})
+        first = sources[0]
+        note = Promotion(familiar_name(key), versions[0], now, PROMOTED, "", first.file)
+        self.promotions.append(note)
+        if len(versions) > 1:
+            several = ", ".join(versions)
+            note.verdict = AMBIGUOUS
+            note.reason = f"{self.source.name} deploys several versions ({several}); left alone"
+            return []
+        tag, digest = first.tag, first.digest
+        # in the target's own spelling: a tag-only reference at the tag is up to date
+        moving = [
+            r
+            for r in targets
+            if (r.tag, r.digest) != (tag, digest)
+            and not (r.tag == tag and tag is not None and None in (r.digest, digest))
+        ]
+        if not moving:
+            note.verdict, note.reason = UP_TO_DATE, f"already at {versions[0]}"
+            return []
+        holds = self.config.holds if self.config is not None else ()
+        for ref in moving:
+            for hold in holding(holds, ref.repository or "", ref.file) + holding(
+                holds, key, ref.file
+            ):
+                if not hold.satisfied_by(tag):
+                    note.verdict = HELD
+                    note.reason = f"{ref.file}: {hold.describe()} (hold at line {hold.line})"
+                    return []
+        soaked, for_how_long, why = _soaked(self.target, self.source)
+        note.soaked = for_how_long
+        if not soaked:
+            note.verdict, note.reason = NOT_SOAKED, why
+            return []
+        older = [r for r in moving if _older(tag, r.tag)]
+        if older and not self.allow_downgrade:
+            note.verdict = DOWNGRADE
+            note.reason = (
+                f"{self.source.name}'s {versions[0]} is older than {older[0].tag} in"
+                f" {older[0].file}; left alone (--allow-downgrade moves it)"
+            )
+            return []
+        note.reason = f"{', '.join(now)} -> {versions[0]}"
+        # the target's spelling: a pinned digest is set, a tag-only reference keeps no digest
+        by_form: dict[tuple[str, bool], list[str]] = {}
+        for ref in moving:
+            pinned = ref.digest is not None or tag is None
+            by_form.setdefault((ref.repository or key, pinned), []).append(ref.file)
+        groups = []
+        for (repository, pinned), files in by_form.items():
+            spelled = next(r.name for r in moving if r.repository == repository)
+            change = Change(
+                repository=repository,
+                spelled=spelled,
+                tag=tag,
+                digest=digest if pinned else None,
+            )
+            groups.append((tuple(dict.fromkeys(files)), [change]))
+        return groups
+
+
+def _environments(request: PromoteRequest, config: PollConfig | None) -> tuple[Any, Any]:
+    if request.source_path is not None:
+        for shown, path in (("--from", request.source_path), ("--to", request.to)):
+            if Path(path).is_absolute() or ".." in Path(path).parts:
+                raise UsageError(f"{shown} {path!r}: must be relative, inside the repo")
+        slug = re.sub(r"[^a-z0-9.]+", "-", request.to.lower()).strip("-.") or "root"
+        return (
+            Environment(name=request.source_path.strip("/") or ".", paths=(request.source_path,)),
+            Environment(name=slug, paths=(request.to.strip("/") or ".",)),
+        )
+    if config is None or not config.environments:
+        raise UsageError(
+            f"--to {request.to}: {DEFAULT_NAME} declares no environments"
+            " (declare them, or give --from PATH --to PATH)"
+        )
+    by_name = {env.name: env for env in config.environments}
+    target = by_name.get(request.to)
+    if target is None:
+        known = ", ".join(by_name)
+        raise UsageError(f"--to {request.to!r}: unknown environment (known: {known})")
+    if target.source is None:
+        raise UsageError(
+            f"environment {target.name} has no 'from': nothing to promote it from",
+            file=config.path,
+            line=target.line,
+        )
+    return by_name[target.source], target
+
+
+def _read_config(request: PromoteRequest) -> PollConfig | None:
+    from updater.remote import is_remote_url
+
+    if request.config is not None:
+        return load_config(Path(request.config), need_images=False)
+    if is_remote_url(request.repo):
+        if request.source_path is not None:
+            return None
+        raise UsageError(f"with a URL --repo, give --config FILE (the {DEFAULT_NAME} to use)")
+    path = Path(request.repo) / DEFAULT_NAME
+    if request.source_path is not None and not path.exists():
+        return None
+    return load_config(path, shown=str(path), need_images=False)
+
+
+def _mode(request: PromoteRequest, target: Environment, config: PollConfig | None) -> str:
+    if request.mode is None:
+        return "dry-run"
+    if request.mode != "deliver":
+        return request.mode
+    mode = target.mode or (config.mode if config is not None else None)
+    if mode is None:
+        raise UsageError(
+            f"--deliver uses delivery.mode, which neither environment {target.name} nor"
+            f" {DEFAULT_NAME} sets"
+        )
+    return mode
+
+
+def proposal_text(promoter: Promoter) -> Any:
+    from updater.report import code, pull_request_body
+
+    def text(plan: Plan, base: str) -> tuple[str, str]:
+        done = [p for p in promoter.promotions if p.verdict == PROMOTED]
+        title = f"Promote to {promoter.target.name}: " + ", ".join(
+            f"{p.image} {p.source}" for p in done
+        )
+        rows = [
+            f"Promotes {code(promoter.source.name)} to {code(promoter.target.name)}.",
+            "",
+            "| Image | From → to | Soaked for | Source |",
+            "| --- | --- | --- | --- |",
+        ]
+        for p in done:
+            moved = f"{', '.join(p.targets)} → {p.source}"
+            rows.append(
+                f"| {code(p.image)} | {code(moved)} | {p.soaked or '—'} | {code(p.source_file)} |"
+            )
+        skipped = [p for p in promoter.promotions if p.verdict not in (PROMOTED, UP_TO_DATE)]
+        if skipped:
+            rows += ["", "Not promoted:", ""]
+            rows += [f"- {code(p.image)}: {p.verdict}: {code(p.reason)}" for p in skipped]
+        images = tuple(sorted({c.repository for c in plan.changes}))
+        body = "\n".join(rows) + "\n\n" + pull_request_body(plan, base=base, images=images)
+        from updater.report import one_line
+
+        shown = one_line(title)
+        return (shown if len(shown) <= 200 else shown[:199] + "…"), body
+
+    return text
+
+
+def run(request: PromoteRequest) -> int:
+    from updater.deliver import DeliveryRequest, deliver
+    from updater.report import plan_json, render_diff, summary
+
+    if not request.images and not request.all_images:
+        raise UsageError("give --image NAME (repeatable) or --all")
+    if request.images and request.all_images:
+        raise UsageError("--image and --all: give one")
+    wanted = tuple(repository_of(name, "--image") for name in request.images)
+    config = _read_config(request)
+    source, target = _environments(request, config)
+    mode = _mode(request, target, config)
+    promoter = Promoter(source, target, config, wanted, request.allow_downgrade)
+    options = confirmed_delivery(config, request.delivery) if config is not None else {}
+    options = {**options, **target.delivery, **request.delivery}
+    options["proposal_head"] = f"updater/promote/{target.name}"
+    options["proposal_text"] = proposal_text(promoter)
+    options.setdefault(
+        "message", f"Promote {source.name} to {target.name}: {{summary}}\n\n{{details}}"
+    )
+    result = deliver(DeliveryRequest(repo=request.repo, mode=mode, options=options), promoter)
+    if request.as_json:
+        report = {
+            "environment": target.name,
+            "from": source.name,
+            "promotions": [p.as_json() for p in promoter.promotions],
+            "plan": plan_json(result.plan),
+            "delivery": result.as_json(),
+        }
+        click.echo(json.dumps(report, indent=2))
+        return 0
+    for p in promoter.promotions:
+        if p.verdict == PROMOTED:
+            click.echo(f"{p.image}: {p.reason} (from {source.name})", err=True)
+        else:
+            click.echo(f"{p.image}: {p.verdict}: {p.reason}", err=True)
+    if result.mode == "dry-run":
+        click.echo(render_diff(result.plan, color=sys.stdout.isatty()), nl=False)
+    for line in (summary(result.plan), result.describe()):
+        if line:
+            click.echo(line, err=True)
+    if not result.plan.changed:
+        click.echo("nothing to promote", err=True)
+    return 0
