@@ -27,7 +27,7 @@ from updater.config import DEFAULT_NAME, PollConfig, confirmed_delivery, load_co
 from updater.edit.model import Plan, Reference
 from updater.environments import Environment, expand
 from updater.errors import NoMatchError, UsageError
-from updater.holds import holding
+from updater.holds import Hold, holding
 from updater.policy.semver import try_parse_version
 from updater.reference import Change, familiar_name, format_reference, normalise_name
 
@@ -152,6 +152,14 @@ class Promoter:
     wanted: tuple[str, ...]  # repositories asked for (empty: all)
     allow_downgrade: bool
     promotions: list[Promotion] = field(default_factory=list)
+    holds: tuple[Hold, ...] = ()
+
+    def _holds(self, root: Path) -> tuple[Hold, ...]:
+        """The holds of the checkout being planned (a clone may be newer than --config)."""
+        path = root / DEFAULT_NAME
+        if path.is_file():
+            return load_config(path, shown=DEFAULT_NAME, need_images=False).holds
+        return self.config.holds if self.config is not None else ()
 
     def __call__(self, root: Path) -> Plan:
         from updater.commands.set_image import resolve_from_registry
@@ -164,6 +172,7 @@ class Promoter:
                 f"environment {self.source.name}: nothing at {', '.join(self.source.paths)}"
             )
         source, target = _keyed(root, source_paths), _keyed(root, target_paths)
+        self.holds = self._holds(root)
         groups: list[tuple[tuple[str, ...], list[Change]]] = []
         for key in sorted(set(source) & set(target)):
             if self.wanted and key not in self.wanted:
@@ -199,10 +208,9 @@ class Promoter:
         if not moving:
             note.verdict, note.reason = UP_TO_DATE, f"already at {versions[0]}"
             return []
-        holds = self.config.holds if self.config is not None else ()
         for ref in moving:
-            for hold in holding(holds, ref.repository or "", ref.file) + holding(
-                holds, key, ref.file
+            for hold in holding(self.holds, ref.repository or "", ref.file) + holding(
+                self.holds, key, ref.file
             ):
                 if not hold.satisfied_by(tag):
                     note.verdict = HELD
