@@ -1,5 +1,6 @@
-"""Environments in real git repos; the loopback forge fake and git sandbox of tests/delivery."""
+"""Environments in real git repos; the loopback forge fake of tests/delivery (its git
+sandbox is imported by the modules that want it)."""
 
 from __future__ import annotations
 
-from tests.delivery.conftest import forge, git_sandbox  # noqa: F401
+from tests.delivery.conftest import forge  # noqa: F401

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.delivery.conftest import TOKEN, Remote, git
+from tests.delivery.conftest import TOKEN, Remote, git, git_sandbox  # noqa: F401
 from tests.delivery.fakeforge import FakeForgeServer
 from updater.cli import cli
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from updater.ci.repo import Forge, resolve_repo
 from updater.errors import UsageError
 
-COMMANDS = ("set-image", "poll")
+COMMANDS = ("set-image", "poll", "promote")
 MODES = ("dry-run", "write", "commit", "push", "pull-request")
 # GitLab users say merge request; the command line has one name for both forges.
 MODE_ALIASES = {"merge-request": "pull-request"}
@@ -61,6 +61,7 @@ class Settings:
     token_variable: str = ""  # name of the environment variable that holds the token
     forge: str = ""
     api_url: str = ""
+    environment: str = ""  # promote: the environment promoted to
 
     @property
     def repo_is_local(self) -> bool:
@@ -73,6 +74,9 @@ class Settings:
             args += ["--repo", self.repo]
         if self.config:
             args += ["--config", self.config]
+        if self.command == "promote":
+            args += ["--to", self.environment]
+            args += [f"--image={image}" for image in self.images] or ["--all"]
         if self.command == "set-image":
             for path in self.paths:
                 args += ["--path", path]
@@ -161,17 +165,20 @@ def read_settings(
     if not mode and not mode_flags.intersection(extra_args):
         mode = "pull-request" if command == "set-image" else CONFIG_MODE
 
-    images = split_words(get("images")) if command == "set-image" else ()
-    config = get("config").strip() if command == "poll" else ""
+    images = split_words(get("images")) if command in ("set-image", "promote") else ()
+    config = get("config").strip() if command in ("poll", "promote") else ""
     if command == "set-image" and not images:
         raise UsageError(f"{label('images')}: set-image needs at least one image reference")
+    environment = get("environment").strip() if command == "promote" else ""
+    if command == "promote" and not environment:
+        raise UsageError(f"{label('environment')}: promote needs the environment to promote to")
 
     raw_repo = get("repo").strip()
     local = bool(raw_repo) and Path(raw_repo).is_dir()
     repo = raw_repo if local else resolve_repo(raw_repo, forge, label("repo"))
-    if command == "poll" and not config and not local:
+    if command in ("poll", "promote") and not config and not local:
         raise UsageError(
-            f"{label('config')}: poll of a remote repo needs the path of its config file "
+            f"{label('config')}: {command} of a remote repo needs the path of its config file "
             "(e.g. the .image-updater.yaml of a checkout)"
         )
     on_forge = local or forge.hosts(repo)
@@ -193,4 +200,5 @@ def read_settings(
         token_variable=variable("token") if get("token").strip() else "",
         forge=forge_kind if on_forge else "",
         api_url=api_url if on_forge else "",
+        environment=environment,
     )
