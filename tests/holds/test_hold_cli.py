@@ -179,3 +179,23 @@ def test_no_config_file_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("updater: error: .image-updater.yaml: no such file")
     assert not (repo / ".image-updater.yaml").exists()
+
+
+def test_add_with_push_finds_at_in_the_clone_and_pushes_one_commit(tmp_path: Path) -> None:
+    work = _repo(tmp_path)
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    git(work, "remote", "add", "origin", str(bare))
+    git(work, "fetch", "-q", "origin")
+    git(work, "branch", "-q", "--set-upstream-to=origin/main")
+    result = run(
+        "hold", "add", "--repo", str(work), "ghcr.io/acme/api", "--path", "apps/api/prod",
+        "--reason", "INC-42", "--push",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pushed = git(bare, "show", "main:.image-updater.yaml")
+    assert "    paths: [apps/api/prod]\n    at: 1.4.2\n    reason: INC-42\n" in pushed
+    assert git(bare, "log", "-1", "--format=%s", "main").strip() == (
+        "Hold ghcr.io/acme/api in apps/api/prod: INC-42"
+    )
+    assert (work / ".image-updater.yaml").read_text() == CONFIG  # the checkout is left alone

@@ -143,15 +143,17 @@ def _matching(config: PollConfig, repository: str, paths: tuple[str, ...]) -> li
 
 
 def _delivered(
-    request: HoldRequest, make_plan: Callable[[Path], Plan], subject: str
+    request: HoldRequest,
+    make_plan: Callable[[Path], Plan],
+    subject: str,
+    paths: tuple[str, ...] = (DEFAULT_NAME,),
 ) -> dict[str, Any]:
+    """Deliver the config edit; ``paths``: what a sparse clone needs (() for all)."""
     if request.mode not in HOLD_MODES:
         raise UsageError(f"--{request.mode}: hold takes --dry-run, --write, --commit or --push")
     options = {"message": subject.replace("{", "{{").replace("}", "}}"), **request.delivery}
     result = deliver(
-        DeliveryRequest(
-            repo=request.repo, mode=request.mode, paths=(DEFAULT_NAME,), options=options
-        ),
+        DeliveryRequest(repo=request.repo, mode=request.mode, paths=paths, options=options),
         make_plan,
     )
     if result.mode == "dry-run":
@@ -194,7 +196,11 @@ def add(request: HoldRequest) -> int:
     subject = f"Hold {familiar_name(repository)}{where}"
     if request.reason:
         subject += f": {one_line(request.reason)}"
-    delivery = _delivered(request, make_plan, subject)
+    # --at's default is found by scanning the held paths: a sparse clone must hold them
+    needed = (DEFAULT_NAME, *request.paths) if request.paths else ()
+    delivery = _delivered(
+        request, make_plan, subject, (DEFAULT_NAME,) if request.at is not None else needed
+    )
     if request.as_json:
         click.echo(json.dumps({"hold": _shown(seen), "delivery": delivery}, indent=2))
     else:
