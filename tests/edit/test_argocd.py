@@ -37,6 +37,13 @@ def write_back(root: Path, before: str, *images: str, beside: str = "") -> tuple
             "kustomize:\n  images: []  # none yet\n",
             "kustomize:\n  images:  # none yet\n  - ghcr.io/acme/api:1.5.0\n  - web:2\n",
         ),
+        # A null value (Argo writes none, people do) is no entries too.
+        ("kustomize:\n", "kustomize:\n  images:\n  - ghcr.io/acme/api:1.5.0\n  - web:2\n"),
+        ("kustomize: ~\n", "kustomize:\n  images:\n  - ghcr.io/acme/api:1.5.0\n  - web:2\n"),
+        (
+            "kustomize:\n  images:  # none yet\n",
+            "kustomize:\n  images:  # none yet\n  - ghcr.io/acme/api:1.5.0\n  - web:2\n",
+        ),
         (
             "kustomize:\n  images:\n    - other:1\n",
             "kustomize:\n  images:\n    - other:1\n    - ghcr.io/acme/api:1.5.0\n    - web:2\n",
@@ -71,6 +78,11 @@ def test_helm_parameters_gain_argo_image_updaters_pair(tmp_path: Path) -> None:
     status, output, text = write_back(tmp_path, "helm: {}\n", "ghcr.io/acme/api:1.5.0")
     assert status == 0, output
     assert text.startswith("helm:\n  parameters:\n  - name: image.name\n")
+    for empty in ("helm:\n", "helm:\n  parameters:\n", "helm:\n  parameters: ~  # CI\n"):
+        (tmp_path / NAME).unlink()
+        status, output, text = write_back(tmp_path, empty, "ghcr.io/acme/api:1.5.0")
+        assert status == 0, output
+        assert text.startswith("helm:\n  parameters:") and "  - name: image.tag\n" in text
 
 
 def test_the_source_kind_comes_from_the_directory(tmp_path: Path) -> None:

@@ -96,6 +96,22 @@ def test_empty_images_list_counts_as_no_entries(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "images", ["images:", "images: ~", "images: null", "images:  # filled in by CI"]
+)
+def test_a_null_images_key_counts_as_no_entries(tmp_path: Path, images: str) -> None:
+    """kustomize reads a null ``images:`` as no entries; it becomes the list, in place."""
+    before = f"resources:\n  - d.yaml\n{images}\nnamePrefix: x-\n"
+    after = kustomization(tmp_path, before, "api:v1", "web:v2")
+    comment = "  # filled in by CI" if "#" in images else ""
+    assert after == (
+        f"resources:\n  - d.yaml\nimages:{comment}\n  - name: api\n    newTag: v1\n"
+        "  - name: web\n    newTag: v2\nnamePrefix: x-\n"
+    )
+    alone = kustomization(tmp_path / "alone", f"{images}\n", "api:v1")
+    assert alone == f"images:{comment}\n- name: api\n  newTag: v1\n"
+
+
+@pytest.mark.parametrize(
     ("before", "after"),
     [
         (

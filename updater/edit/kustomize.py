@@ -13,6 +13,7 @@ from updater.edit.document import (
     get,
     is_block_scalar,
     is_mapping,
+    is_null,
     is_scalar,
     is_sequence,
     join,
@@ -220,7 +221,7 @@ def new_entries(document: Document, changes: Sequence[Change]) -> NewEntries:
         start, prefix = _line_end(text, document.end(_last_scalar(images)))
         end = start
     elif (
-        (images is None or _is_empty_flow(images))
+        (images is None or _is_empty_flow(images) or is_null(images))
         and (root is None or is_mapping(root))
         and not (root is not None and root.flow_style)
     ):
@@ -230,15 +231,19 @@ def new_entries(document: Document, changes: Sequence[Change]) -> NewEntries:
             prefix = ("" if not text or text.endswith("\n") else newline) + f"images:{newline}"
             dash = indent
         else:
-            # "images: []  # note" becomes "images:  # note" with the entries below it.
+            # "images: []  # note" becomes "images:  # note" with the entries below it;
+            # so does a null "images:" or "images: ~", which kustomize reads as no entries.
             assert is_mapping(root)
             key_node = next(k for k, v in root.value if v is images)
             start = document.end(key_node)
-            value_end = document.end(images)
+            value_start, value_end = document.start(images), document.end(images)
+            if is_null(images) and not images.value:
+                # An empty value's marks are those of the next token, perhaps lines below.
+                value_start = value_end = text.find(":", start) + 1
             newline_at = text.find("\n", value_end)
             end = len(text) if newline_at == -1 else newline_at + 1
             tail = text[value_end:end].rstrip("\r\n")
-            if text[start : document.start(images)].strip() != ":" or (
+            if text[start:value_start].strip() != ":" or (
                 tail.strip() and not tail.strip().startswith("#")
             ):
                 raise EditError(

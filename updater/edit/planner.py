@@ -16,6 +16,7 @@ from updater.edit.document import (
     Document,
     Splice,
     apply_splices,
+    is_null,
     is_scalar,
     line_of,
     render_scalar,
@@ -479,6 +480,14 @@ def _verify(
         if inserted:
             spans.append((start + shift, start + shift + length))
         shift += length - (end - start)
+    # A null value that an insertion replaces ("images:", "kustomize: ~" becoming the
+    # list or mapping written there) is gone, like a removed key.
+    replaced = [(a.start, a.end) for a in file_plan.insertions if a.end > a.start]
+    removed = removed | {
+        i
+        for i, node in enumerate(scalars(before))
+        if is_null(node) and any(a <= before.start(node) <= b for a, b in replaced)
+    }
     old_nodes = [node for i, node in enumerate(scalars(before)) if i not in removed]
     old_positions = [i for i in range(len(old_nodes) + len(removed)) if i not in removed]
     new_nodes = []
