@@ -69,6 +69,28 @@ def test_a_tag_that_feeds_more_than_images_is_refused_and_nothing_written(
     assert plain.returncode == 0 and snapshot(root) != before
 
 
+def test_an_image_left_to_the_charts_default_is_named_in_the_refusal(
+    fixture_repo: Callable[..., Path], renderers_path: str
+) -> None:
+    """traefik's shape: repository and tag empty, the templates default both. The only
+    reference found is a key no template reads, so the check refuses, and says which
+    values line the deployed image really comes from."""
+    root = fixture_repo("charts/defaultimage")
+    before = snapshot(root)
+    done = run_cli(
+        ["set-image", "--repo", str(root), "--write", "--verify-render", "acme/proxy:2.0.0"],
+        path=renderers_path,
+    )
+    assert done.returncode == 3, done.stderr
+    assert snapshot(root) == before
+    assert done.stderr.splitlines()[-1] == (
+        "updater: error: render check failed: acme/proxy:2.0.0: the edit of"
+        " charts/defaultimage/values.yaml:7 (example.image) changes no image that"
+        " charts/defaultimage renders; charts/defaultimage/values.yaml:3 leaves the image to"
+        " the chart's default: set it there; nothing was written"
+    )
+
+
 def test_a_change_in_a_component_renders_the_overlays_that_use_it(
     fixture_repo: Callable[..., Path], renderers_path: str
 ) -> None:

@@ -36,6 +36,7 @@ from updater.edit.document import (
     text_of,
     walk_mappings,
 )
+from updater.edit.model import DEFAULT_IMAGE
 from updater.edit.site import (
     Field,
     Site,
@@ -253,7 +254,7 @@ def _split_site(
             return Skip(document.path, line_of(node), node.value, reason)
     spelled = text_of(name_node)
     if not spelled:
-        return Skip(document.path, line_of(name_node), "", "empty: the chart's default image")
+        return Skip(document.path, line_of(name_node), "", DEFAULT_IMAGE)
     block_registry = text_of(registry) if registry is not None else ""
     prefix = ""
     if name_key == "name":

@@ -11,6 +11,10 @@ from pathlib import Path
 
 from updater.reference import Change
 
+# Why an image mapping left empty (traefik's null repository) is no reference: the chart's
+# templates pick the image. The render check names it when an edit deploys nothing.
+DEFAULT_IMAGE = "empty: the chart's default image"
+
 
 @dataclass(frozen=True)
 class Reference:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from updater.edit.model import Plan, Record
+from updater.edit.model import DEFAULT_IMAGE, Plan, Record
 from updater.errors import EditError
 from updater.reference import Change
 from updater.render import tools
@@ -430,11 +430,22 @@ def _unseen(plan: Plan, results: Sequence[RootResult]) -> list[str]:
             continue
         record = claimed[0][1][0]
         roots = ", ".join(dict.fromkeys(result.root.label for result, _ in claimed))
+        files = {f for result, _ in claimed for f in result.root.files}
         lines.append(
             f"{_shown(change)}: the edit of {record.file}:{record.line} ({record.yaml_path})"
-            f" changes no image that {roots} renders"
+            f" changes no image that {roots} renders{_default_image_hint(plan, files)}"
         )
     return lines
+
+
+def _default_image_hint(plan: Plan, files: set[str]) -> str:
+    """Where the rendered image most likely comes from: an image left empty in these
+    files (traefik's null repository and tag), which the chart's templates default."""
+    for note in plan.skipped:
+        where, _, reason = note.partition(": ")
+        if reason.startswith(DEFAULT_IMAGE) and where.rpartition(":")[0] in files:
+            return f"; {where} leaves the image to the chart's default: set it there"
+    return ""
 
 
 def _shown(change: Change) -> str:
