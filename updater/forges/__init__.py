@@ -6,14 +6,14 @@ is opened, so nothing here slows down ``--dry-run``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from updater.errors import DeliveryError, UsageError
 from updater.remote import FORGES as FORGES
 from updater.remote import TOKEN_VARIABLES as TOKEN_VARIABLES
-from updater.remote import Redactor, Trust, origin, url_host, url_path
+from updater.remote import HttpAuth, Redactor, Trust, git_auth, origin, url_host, url_path
 from updater.remote import find_token as find_token
 
 
@@ -219,11 +219,43 @@ def http_failure(forge: str, action: str, status: int | None, detail: str) -> st
     return f"{text}: {extra}" if extra else text
 
 
-def join_labels(values: Sequence[str]) -> tuple[str, ...]:
-    out: list[str] = []
-    for value in values:
-        for item in value.split(","):
-            item = item.strip()
-            if item and item not in out:
-                out.append(item)
-    return tuple(out)
+# --------------------------------------------------------------------------- which token
+
+
+def git_credentials(
+    url: str,
+    given: tuple[str | None, str | None],
+    *,
+    forge: str | None,
+    api_url: str | None,
+    token_env: str | None,
+    redact: Redactor,
+) -> HttpAuth | None:
+    """The credential git may send to ``url`` over HTTP(S), or None: the one given for the
+    URL, else a forge token that belongs to its host (see :class:`updater.remote.Trust`).
+    Every secret involved is added to ``redact``."""
+    user, secret = given
+    redact.add(secret)
+    trust = Trust(forge=forge, api_url=api_url, token_env=token_env)
+    auth, _ = git_auth(url, user, secret, trust)
+    if auth is not None:
+        for secret_text in auth.secrets():
+            redact.add(secret_text)
+    return auth
+
+
+def connect(
+    url: str,
+    *,
+    forge: str | None,
+    api_url: str | None,
+    project: str | None,
+    token_env: str | None,
+    redact: Redactor,
+) -> Forge:
+    """The forge of ``url``, its token and access checked: a bad token or project fails
+    here, before anything is pushed."""
+    settings = settings_for(url, forge=forge, api_url=api_url, project=project, token_env=token_env)
+    opened = open_forge(settings, redact)
+    opened.check_access()
+    return opened
