@@ -16,5 +16,5 @@ def absent(part: str) -> str:
 
 
 def needs(part: str) -> pytest.MarkDecorator:
-    """Skip a test or module when ``../shared/<part>`` is not there."""
+    """Skipped a test or module when ``../shared/<part>`` is not there."""
     return pytest.mark.skipif(not (SHARED / part).exists(), reason=absent(part))

@@ -37,10 +37,6 @@ class DeliveryResult:
     superseded: tuple[str, ...] = ()  # URLs of PRs/MRs closed as superseded
     left_alone: tuple[str, ...] = ()  # URLs of PRs/MRs seen but not the bot's own
 
-    @property
-    def changed(self) -> bool:
-        return self.plan.changed
-
     def describe(self) -> str:
         """One line for people about what delivery did ("" for dry-run and write)."""
         short = (self.commit_sha or "")[:12]

@@ -22,7 +22,8 @@ from updater.edit.document import (
     line_of,
     render_scalar,
 )
-from updater.edit.site import Site, Skip
+from updater.edit.model import Skipped
+from updater.edit.site import Site
 from updater.errors import EditError
 from updater.reference import Change
 
@@ -60,12 +61,12 @@ def sources(root: Node) -> Iterator[tuple[str, MappingNode]]:
                     yield f"{base}.sources[{index}]", item
 
 
-def find(document: Document, root: Node) -> Iterator[Site | Skip]:
+def find(document: Document, root: Node) -> Iterator[Site | Skipped]:
     for path, source in sources(root):
         yield from find_in_source(document, source, path)
 
 
-def find_in_source(document: Document, source: Node, path: str) -> Iterator[Site | Skip]:
+def find_in_source(document: Document, source: Node, path: str) -> Iterator[Site | Skipped]:
     prefix = f"{path}." if path else ""
     images = get_path(source, "kustomize", "images")
     if images is not None:
@@ -83,10 +84,12 @@ def find_in_source(document: Document, source: Node, path: str) -> Iterator[Site
     values = get(helm_node, "values")
     if is_string(values) and is_scalar(values) and values.value.strip():
         # Listed whatever it holds: a reader cannot tell it names no image.
-        yield Skip(document.path, line_of(values), "", "values in a block scalar (embedded YAML)")
+        yield Skipped(
+            document.path, line_of(values), "", "values in a block scalar (embedded YAML)"
+        )
 
 
-def _as_argocd(found: Site | Skip) -> Site | Skip:
+def _as_argocd(found: Site | Skipped) -> Site | Skipped:
     return replace(found, kind="argocd") if isinstance(found, Site) else found
 
 

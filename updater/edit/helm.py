@@ -36,11 +36,10 @@ from updater.edit.document import (
     text_of,
     walk_mappings,
 )
-from updater.edit.model import DEFAULT_IMAGE
+from updater.edit.model import DEFAULT_IMAGE, Skipped
 from updater.edit.site import (
     Field,
     Site,
-    Skip,
     name_is_valid,
     parse_tag_value,
     ref_site,
@@ -82,7 +81,7 @@ def name_prefix(values: Node) -> str:
     return "/".join(parts)
 
 
-def find(document: Document, values: Node, base: str = "") -> Iterator[Site | Skip]:
+def find(document: Document, values: Node, base: str = "") -> Iterator[Site | Skipped]:
     context = _Context(document, values, base)
     for path, mapping in walk_mappings(values, base):
         yield from _mapping_sites(context, mapping, path)
@@ -123,7 +122,7 @@ def merged_keys(mapping: MappingNode) -> tuple[dict[str, Node], dict[str, Node]]
     return own, inherited
 
 
-def _mapping_sites(context: _Context, mapping: MappingNode, path: str) -> Iterator[Site | Skip]:
+def _mapping_sites(context: _Context, mapping: MappingNode, path: str) -> Iterator[Site | Skipped]:
     own, inherited = merged_keys(mapping)
     if inherited and not any(k in own for k in ("repository", "image", "name", *BLOCK_KEYS)):
         return  # only merges: the merged mapping's own site covers it
@@ -140,7 +139,7 @@ def _mapping_sites(context: _Context, mapping: MappingNode, path: str) -> Iterat
         yield _split_site(context, mapping, path, "image", own, keys)
     elif is_scalar(image) and is_string(image) and image.value and "image" in own:
         if is_block_scalar(image):
-            yield Skip(context.document.path, line_of(image), "", "block scalar")
+            yield Skipped(context.document.path, line_of(image), "", "block scalar")
         else:
             yield ref_site(
                 file=context.document.path, kind="helm", path=join(path, "image"), node=image
@@ -171,7 +170,7 @@ def _is_name_block(path: str, keys: dict[str, Node]) -> bool:
 
 def _image_named_keys(
     context: _Context, mapping: MappingNode, path: str, own: dict[str, Node]
-) -> Iterator[Site | Skip]:
+) -> Iterator[Site | Skipped]:
     """``natsImage: nats:2.10.10``: a string key ending in ``Image``/``image`` holding a
     whole reference with a tag or digest (as Renovate reads them), or a bare name whose
     sibling ``natsImageTag``/``natsTag`` gives the tag."""
@@ -202,14 +201,14 @@ def _named_key_site(
     node: ScalarNode,
     tag_key: str,
     tag: Node,
-) -> Site | Skip:
+) -> Site | Skipped:
     assert is_scalar(tag)
     for part in (node, tag):
         reason = unsupported_reason(part.value) if text_of(part) else None
         if reason:
-            return Skip(document.path, line_of(part), part.value, reason)
+            return Skipped(document.path, line_of(part), part.value, reason)
     if not name_is_valid(node.value):
-        return Skip(document.path, line_of(node), node.value, "not an image name")
+        return Skipped(document.path, line_of(node), node.value, "not an image name")
     tag_value, digest = parse_tag_value(text_of(tag))
     return Site(
         file=document.path,
@@ -229,7 +228,7 @@ def _split_site(
     name_key: str,
     own: dict[str, Node],
     keys: dict[str, Node],
-) -> Site | Skip:
+) -> Site | Skipped:
     document = context.document
 
     def part(key: str) -> ScalarNode | None:
@@ -251,10 +250,10 @@ def _split_site(
             "block scalar" if is_block_scalar(node) else None
         )
         if reason:
-            return Skip(document.path, line_of(node), node.value, reason)
+            return Skipped(document.path, line_of(node), node.value, reason)
     spelled = text_of(name_node)
     if not spelled:
-        return Skip(document.path, line_of(name_node), "", DEFAULT_IMAGE)
+        return Skipped(document.path, line_of(name_node), "", DEFAULT_IMAGE)
     block_registry = text_of(registry) if registry is not None else ""
     prefix = ""
     if name_key == "name":
@@ -271,7 +270,7 @@ def _split_site(
     else:
         name = f"{block_registry}/{spelled}" if block_registry else spelled
     if not name_is_valid(name):
-        return Skip(document.path, line_of(name_node), name_node.value, "not an image name")
+        return Skipped(document.path, line_of(name_node), name_node.value, "not an image name")
     tag_value, folded_digest = parse_tag_value(text_of(tag)) if tag is not None else (None, None)
     digest_value = folded_digest
     if digest is not None and text_of(digest):
@@ -291,7 +290,7 @@ def _split_site(
         else:
             insert_keys[role] = INHERITED_ROLE_KEYS.get(role, key)
     if not fields:
-        return Skip(document.path, line_of(name_node), spelled, "nothing of its own to set")
+        return Skipped(document.path, line_of(name_node), spelled, "nothing of its own to set")
     return Site(
         file=document.path,
         kind="helm",
@@ -317,7 +316,7 @@ def _digest_form(context: _Context, path: str, key: str, node: ScalarNode | None
     return context.sha_form(path)
 
 
-def find_parameters(document: Document, parameters: Node, path: str) -> Iterator[Site | Skip]:
+def find_parameters(document: Document, parameters: Node, path: str) -> Iterator[Site | Skipped]:
     """Argo CD ``helm.parameters``: ``{name: image.repository, value: ...}`` pairs grouped
     by the prefix before the last dot."""
     if not is_sequence(parameters):
@@ -342,25 +341,25 @@ def find_parameters(document: Document, parameters: Node, path: str) -> Iterator
     for group in groups.values():
         if "repository" not in group:
             for _, node in group.values():
-                yield Skip(
+                yield Skipped(
                     document.path, line_of(node), node.value, "helm parameter without a repository"
                 )
             continue
         for _, node in group.values():
             reason = unsupported_reason(node.value) if node.value else None
             if reason:
-                yield Skip(document.path, line_of(node), node.value, reason)
+                yield Skipped(document.path, line_of(node), node.value, reason)
                 break
         else:
             yield _parameter_site(document, group)
 
 
-def _parameter_site(document: Document, group: dict[str, tuple[str, ScalarNode]]) -> Site | Skip:
+def _parameter_site(document: Document, group: dict[str, tuple[str, ScalarNode]]) -> Site | Skipped:
     repo_path, repo = group["repository"]
     registry = group.get("registry")
     name = f"{registry[1].value}/{repo.value}" if registry and registry[1].value else repo.value
     if not name_is_valid(name):
-        return Skip(document.path, line_of(repo), repo.value, "not an image name")
+        return Skipped(document.path, line_of(repo), repo.value, "not an image name")
     tag = group.get("tag")
     digest = group.get("digest")
     tag_value, folded = parse_tag_value(tag[1].value) if tag else (None, None)

@@ -21,10 +21,10 @@ from updater.edit.document import (
     render_scalar,
     scalar,
 )
+from updater.edit.model import Skipped
 from updater.edit.site import (
     Field,
     Site,
-    Skip,
     name_is_valid,
     ref_site,
     repositories_of,
@@ -41,7 +41,7 @@ def is_kustomization(file_name: str) -> bool:
     return file_name in FILE_NAMES
 
 
-def find(document: Document, root: Node) -> Iterator[Site | Skip]:
+def find(document: Document, root: Node) -> Iterator[Site | Skipped]:
     images = get(root, "images")
     if not is_sequence(images):
         return
@@ -52,7 +52,7 @@ def find(document: Document, root: Node) -> Iterator[Site | Skip]:
                 yield found
 
 
-def entry_site(document: Document, entry: MappingNode, path: str) -> Site | Skip | None:
+def entry_site(document: Document, entry: MappingNode, path: str) -> Site | Skipped | None:
     name = scalar(entry, "name")
     if name is None:
         return None
@@ -63,9 +63,9 @@ def entry_site(document: Document, entry: MappingNode, path: str) -> Site | Skip
         if node is not None:
             reason = unsupported_reason(node.value) if node.value else None
             if reason or is_block_scalar(node):
-                return Skip(document.path, line_of(node), node.value, reason or "block scalar")
+                return Skipped(document.path, line_of(node), node.value, reason or "block scalar")
     if not name_is_valid(name.value):
-        return Skip(document.path, line_of(name), name.value, "not an image name")
+        return Skipped(document.path, line_of(name), name.value, "not an image name")
     effective = new_name.value if new_name is not None and new_name.value else name.value
     fields: dict[str, Field] = {}
     if new_name is not None:
@@ -94,7 +94,9 @@ def entry_site(document: Document, entry: MappingNode, path: str) -> Site | Skip
     )
 
 
-def string_entries(document: Document, images: Node, path: str, kind: str) -> Iterator[Site | Skip]:
+def string_entries(
+    document: Document, images: Node, path: str, kind: str
+) -> Iterator[Site | Skipped]:
     """``NAME:TAG`` / ``ALIAS=NAME:TAG`` strings, as Argo CD's kustomize.images holds."""
     if not is_sequence(images):
         return

@@ -19,7 +19,8 @@ from updater.edit.document import (
     line_of,
     walk_mappings,
 )
-from updater.edit.site import Site, Skip, ref_site
+from updater.edit.model import Skipped
+from updater.edit.site import Site, ref_site
 
 # Objects whose ``image:`` names a repository to watch or a pattern, not a deployment.
 NOT_DEPLOYING_GROUPS = frozenset(
@@ -44,7 +45,7 @@ def deploys_images(root: Node) -> bool:
 
 def find(
     document: Document, root: Node, prune: frozenset[int] = frozenset()
-) -> Iterator[Site | Skip]:
+) -> Iterator[Site | Skipped]:
     """Every ``image:`` string: containers, initContainers and ephemeralContainers in any
     pod template, and the same key in custom resources (``spec.image`` of a Prometheus).
     ``prune`` holds subtrees another module owns (HelmRelease values, ...)."""
@@ -54,7 +55,7 @@ def find(
             yield _site(document, image, join(path, "image"), "manifest")
 
 
-def find_compose(document: Document, root: Node) -> Iterator[Site | Skip]:
+def find_compose(document: Document, root: Node) -> Iterator[Site | Skipped]:
     services = get(root, "services")
     for name, _, service in items(services) if services is not None else ():
         image = get(service, "image")
@@ -62,7 +63,7 @@ def find_compose(document: Document, root: Node) -> Iterator[Site | Skip]:
             yield _site(document, image, join(join("services", name), "image"), "compose")
 
 
-def _site(document: Document, node: ScalarNode, path: str, kind: str) -> Site | Skip:
+def _site(document: Document, node: ScalarNode, path: str, kind: str) -> Site | Skipped:
     if is_block_scalar(node):
-        return Skip(document.path, line_of(node), "", "block scalar")
+        return Skipped(document.path, line_of(node), "", "block scalar")
     return ref_site(file=document.path, kind=kind, path=path, node=node)

@@ -10,7 +10,8 @@ from collections.abc import Iterator, Sequence
 from ruamel.yaml.nodes import ScalarNode
 
 from updater.edit.document import Document, is_block_scalar, paths_of, scalars
-from updater.edit.site import Field, Site, Skip, ref_site, repositories_of
+from updater.edit.model import Skipped
+from updater.edit.site import Field, Site, ref_site, repositories_of
 from updater.reference import ImageRef
 
 MARKER = re.compile(r'#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]+)"\s*\}')
@@ -41,7 +42,7 @@ def markers(text: str) -> list[Marker]:
     return found
 
 
-def find(document: Document, found: Sequence[Site | Skip] = ()) -> Iterator[Site | Skip]:
+def find(document: Document, found: Sequence[Site | Skipped] = ()) -> Iterator[Site | Skipped]:
     """Marked fields; ``found``: the file's other sites, which name the image of a lone
     part marker on one of their fields (a ``:tag`` marker on a kustomize ``newTag``)."""
     if NEEDLE not in document.text:
@@ -87,9 +88,9 @@ def find(document: Document, found: Sequence[Site | Skip] = ()) -> Iterator[Site
 
 def _site(
     document: Document, marker: Marker, node: ScalarNode, name: str, path: str
-) -> Site | Skip:
+) -> Site | Skipped:
     if is_block_scalar(node):
-        return Skip(document.path, marker.line, "", "block scalar")
+        return Skipped(document.path, marker.line, "", "block scalar")
     if marker.role == "ref":
         found = ref_site(file=document.path, kind="marker", path=path, node=node)
         return (

@@ -35,7 +35,7 @@ from updater.edit.reading import (
     max_file_size,
 )
 from updater.edit.scan import Candidate, candidates, find_all, gc_paused, read_document
-from updater.edit.site import Field, Insertion, ResolveDigest, Site, Skip, apply
+from updater.edit.site import Field, Insertion, ResolveDigest, Site, apply
 from updater.errors import EditError
 from updater.reference import Change
 
@@ -86,7 +86,7 @@ class _FilePlan:
         self.splices[id(node)] = (Splice(start, end, text), record, value)
 
 
-def _owners(found: Sequence[Site | Skip]) -> dict[int, str]:
+def _owners(found: Sequence[Site | Skipped]) -> dict[int, str]:
     """id(scalar) -> the setter-marker policy that owns it."""
     owners: dict[int, str] = {}
     for item in found:
@@ -143,14 +143,14 @@ def _plan(
         if raw is None or (not add_entry and not any(word in raw for word in wanted)):
             continue
         document = read_document(candidate, raw)
-        if isinstance(document, Skip):
+        if isinstance(document, Skipped):
             skipped.append(f"{document.file}:{document.line}: {document.reason}")
             continue
         file_plan = _FilePlan(document, {}, [], {})
         found = find_all(document, candidate.name)
         owners = _owners(found)
         for item in found:
-            if isinstance(item, Skip):
+            if isinstance(item, Skipped):
                 skipped.append(f"{item.file}:{item.line}: {item.reason}: {item.value}")
                 continue
             for change in changes:

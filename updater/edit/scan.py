@@ -33,7 +33,7 @@ from updater.edit.reading import (
     max_file_size,
     read_file,
 )
-from updater.edit.site import Site, Skip
+from updater.edit.site import Site
 from updater.errors import EditError, UsageError
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -324,13 +324,13 @@ def _template_action_line(document: Document) -> int:
     return min(lines, default=0)
 
 
-def find_all(document: Document, file_name: str, *, commented: bool = True) -> list[Site | Skip]:
+def find_all(document: Document, file_name: str, *, commented: bool = True) -> list[Site | Skipped]:
     """Every site and skipped value of a parsed file, each set of fields once;
     ``commented``: also note commented-out references (for people, not for edits)."""
-    found: list[Site | Skip] = []
+    found: list[Site | Skipped] = []
     seen_fields: dict[frozenset[int], int] = {}
 
-    def add(items: Iterator[Site | Skip]) -> None:
+    def add(items: Iterator[Site | Skipped]) -> None:
         for item in items:
             if isinstance(item, Site):
                 key = frozenset(id(f.node) for f in item.fields.values())
@@ -350,31 +350,31 @@ def find_all(document: Document, file_name: str, *, commented: bool = True) -> l
         found = _drop_ignored(document, found)
     for match in COMMENTED_OUT.finditer(document.text) if commented else ():
         line = document.text.count("\n", 0, match.start()) + 1
-        found.append(Skip(document.path, line, match.group(1), "commented out"))
+        found.append(Skipped(document.path, line, match.group(1), "commented out"))
     return found
 
 
-def _drop_ignored(document: Document, found: list[Site | Skip]) -> list[Site | Skip]:
+def _drop_ignored(document: Document, found: list[Site | Skipped]) -> list[Site | Skipped]:
     """``# updater: ignore`` on a line of a reference (or on the key line just above an
     image block) takes that reference out of scan, set-image and poll."""
     lines = {
         document.text.count("\n", 0, match.start()) + 1
         for match in IGNORE_COMMENT.finditer(document.text)
     }
-    kept: list[Site | Skip] = []
+    kept: list[Site | Skipped] = []
     for item in found:
         if isinstance(item, Site):
             marked = {int(f.node.start_mark.line) + 1 for f in item.fields.values()}
             if item.mapping is not None:
                 marked.add(int(item.mapping.start_mark.line))  # the line above, 1-based
             if marked & lines:
-                kept.append(Skip(item.file, item.line, item.image, IGNORED))
+                kept.append(Skipped(item.file, item.line, item.image, IGNORED))
                 continue
         kept.append(item)
     return kept
 
 
-def _root_sites(document: Document, root: Node, file_name: str) -> Iterator[Site | Skip]:
+def _root_sites(document: Document, root: Node, file_name: str) -> Iterator[Site | Skipped]:
     if not is_mapping(root):
         return
     if kustomize.is_kustomization(file_name):

@@ -100,9 +100,6 @@ class Site:
         )
 
 
-Skip = Skipped
-
-
 @dataclass(frozen=True)
 class Assignment:
     role: str
@@ -317,15 +314,15 @@ def ref_site(
     node: ScalarNode,
     prefix: str = "",
     extra_names: tuple[str, ...] = (),
-) -> Site | Skip:
+) -> Site | Skipped:
     """A site whose whole reference is one string (manifests, compose, image: "r:t")."""
     value = node.value[len(prefix) :]
     reason = unsupported_reason(value)
     if reason:
-        return Skip(file, int(node.start_mark.line) + 1, node.value, reason)
+        return Skipped(file, int(node.start_mark.line) + 1, node.value, reason)
     ref = split_reference(value)
     if not name_is_valid(ref.name):
-        return Skip(file, int(node.start_mark.line) + 1, node.value, "not an image reference")
+        return Skipped(file, int(node.start_mark.line) + 1, node.value, "not an image reference")
     return Site(
         file=file,
         kind=kind,

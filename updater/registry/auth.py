@@ -93,7 +93,6 @@ class TokenCache:
         self._locks: dict[tuple[str, str, str, str], threading.Lock] = {}
         self._guard = threading.Lock()
         self._clock = clock
-        self.fetches = 0
 
     def lock_for(self, key: tuple[str, str, str, str]) -> threading.Lock:
         with self._guard:
@@ -108,7 +107,6 @@ class TokenCache:
 
     def put(self, key: tuple[str, str, str, str], value: str, lifetime: float) -> None:
         with self._guard:
-            self.fetches += 1
             deadline = self._clock() + max(lifetime - EXPIRY_SKEW, 1.0)
             self._tokens[key] = _Token(value, deadline)
 
