@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from updater.edit.model import Plan, Record, Reference, Skipped
+from updater.trailers import SET_IMAGE, BotTrailers, ImageChange, Trigger, format_trailers
 
 
 def render_diff(plan: Plan, *, color: bool = False) -> str:
@@ -34,12 +35,12 @@ def render_diff(plan: Plan, *, color: bool = False) -> str:
 # Keys, file names and values come from the config repo (and tags from a registry):
 # they are text to show, never markup. In a PR/MR body each one sits in a code span
 # (no mention, link, image or HTML can form there); in a commit message each is one
-# line that never starts a line, and the trailers are the bot's own last paragraph.
+# line that never starts a line, and the trailers (updater.trailers) are the bot's own
+# last paragraph.
 
 DEFAULT_MESSAGE = "Update {summary}\n\n{details}"
 SKIP_CI_MARKER = "[skip ci]"  # honoured by GitHub Actions and GitLab CI alike
 PROPOSAL_MARKER = "gitops-updater"
-TRAILER = "Updated-Image"  # one "Updated-Image: REPOSITORY OLD -> NEW" line per image
 # GitHub refuses a PR body over 65,536 characters (GitLab's limit is far higher); the
 # body is summarised to stay under this, marker included.
 BODY_LIMIT = 60_000
@@ -104,13 +105,43 @@ def message_variables(plan: Plan, *, base: str | None = None) -> dict[str, str]:
     return {**{k: one_line(v) for k, v in values.items()}, "details": details}
 
 
+def image_changes(plan: Plan) -> tuple[ImageChange, ...]:
+    """One :class:`ImageChange` per changed reference (site), for the trailers. A site
+    whose tag and digest are separate values (kustomize ``newTag`` and ``digest``, Helm
+    ``tag`` and ``digest``) is one change, at the line of its first changed value; its
+    versions are the whole reference's, digests in full."""
+    from updater.reference import split_reference
+
+    def version(ref: str) -> str:
+        parsed = split_reference(ref)
+        return "@".join(part for part in (parsed.tag, parsed.digest) if part)
+
+    changes: dict[tuple[str, ...], ImageChange] = {}
+    for r in plan.records:
+        whole = r.old == r.old_ref or r.new == r.new_ref
+        site = r.yaml_path if whole else r.yaml_path.rpartition(".")[0]
+        key = (r.file, site, r.repository, r.old_ref, r.new_ref)
+        if key not in changes:
+            changes[key] = ImageChange(
+                r.repository, version(r.old_ref), version(r.new_ref), r.file, r.line
+            )
+    return tuple(changes.values())
+
+
 def commit_message(
-    plan: Plan, template: str | None = None, *, base: str | None = None, skip_ci: bool = False
+    plan: Plan,
+    template: str | None = None,
+    *,
+    base: str | None = None,
+    skip_ci: bool = False,
+    trigger: Trigger = SET_IMAGE,
+    run: str = "",
 ) -> str:
     """The commit message: ``template`` with {summary} {images} {old} {new} {files} {count}
     {image_count} {file_count} {base} {details}; ``skip_ci`` appends ``[skip ci]`` to the
-    subject line. It ends with the bot's own trailer paragraph, so no line of the template
-    or of the repo's text is ever read as a trailer (``Signed-off-by:``,
+    subject line. It ends with the bot's own trailer paragraph (``updater.trailers``: one
+    ``Image-Updated`` per changed reference, the ``trigger`` and the ``run``), so no line
+    of the template or of the repo's text is ever read as a trailer (``Signed-off-by:``,
     ``Co-authored-by:``...); ``--signoff`` adds git's to that paragraph."""
     variables = message_variables(plan, base=base)
     try:
@@ -127,8 +158,8 @@ def commit_message(
     if skip_ci and SKIP_CI_MARKER not in text:
         subject = f"{subject} {SKIP_CI_MARKER}"
     body = f"{subject}{sep}{rest}".rstrip()
-    trailers = [f"{TRAILER}: {one_line(f'{n} {o} -> {w}')}" for n, o, w, _ in _image_lines(plan)]
-    return body + ("\n\n" + "\n".join(trailers) if trailers else "") + "\n"
+    trailers = format_trailers(BotTrailers(image_changes(plan), str(trigger), run))
+    return f"{body}\n\n{trailers}\n"
 
 
 def pull_request_title(plan: Plan) -> str:

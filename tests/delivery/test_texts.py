@@ -21,6 +21,7 @@ from updater.report import (
     pull_request_body,
     pull_request_title,
 )
+from updater.trailers import BotTrailers, ImageChange, parse_trailers, quote
 
 HOSTILE = (
     "@alice [click](https://evil.example) ![x](https://evil.example/i.png) "
@@ -107,7 +108,10 @@ def test_repo_text_cannot_forge_trailers(tmp_path: Path) -> None:
     plan = plan_of([record(file=HOSTILE, path="a\nCo-authored-by: Eve <e@evil>")], tmp_path)
     template = "{summary}\n\n{files}\n{details}\nSigned-off-by: Mallory <m@evil>\nToken: value"
     for message in (commit_message(plan, base="main"), commit_message(plan, template)):
-        assert trailers(message, tmp_path) == ["Updated-Image: ghcr.io/acme/api 1.0.0 -> 1.1.0"]
+        assert trailers(message, tmp_path) == [
+            f"Image-Updated: ghcr.io/acme/api 1.0.0 -> 1.1.0 ({quote(HOSTILE)}:7)",
+            "Image-Updater-Trigger: set-image",
+        ]
         assert not re.search(r"^Co-authored-by", message, re.MULTILINE)  # repo text: one line
 
 
@@ -142,14 +146,32 @@ def test_a_forged_trailer_in_a_pushed_commit(tmp_path: Path) -> None:
     result = run_updater(
         "set-image", "--repo", remote.url, "--push", "--signoff",
         "--message", "{summary}\n\n{files}\nCo-authored-by: Eve <e@evil>",
-        "ghcr.io/acme/api:1.1.0",
+        "ghcr.io/acme/api:1.1.0", env={"UPDATER_RUN_ID": "run-1"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     parsed = git("log", "-1", "--format=%(trailers:only,unfold)", cwd=remote.path).split("\n")
     parsed = [ln for ln in parsed if ln]
-    assert parsed[0] == "Updated-Image: ghcr.io/acme/api 1.0.0 -> 1.1.0"
-    assert parsed[1].startswith("Signed-off-by: gitops-updater")
-    assert len(parsed) == 2
+    assert parsed[:5] == [
+        "Image-Updated: ghcr.io/acme/api 1.0.0 -> 1.1.0 (apps/base/deployment.yaml:10)",
+        "Image-Updated: ghcr.io/acme/api 1.0.0 -> 1.1.0 (apps/overlays/prod/kustomization.yaml:7)",
+        'Image-Updated: ghcr.io/acme/api 1.0.0 -> 1.1.0 ("apps/x\\x0aSigned-off-by: Mallory'
+        ' <m@evil>/kustomization.yaml":7)',
+        "Image-Updater-Trigger: set-image",
+        "Image-Updater-Run: run-1",
+    ]
+    assert parsed[5].startswith("Signed-off-by: gitops-updater")
+    assert len(parsed) == 6
+    assert parse_trailers(remote.message()) == BotTrailers(
+        (
+            ImageChange("ghcr.io/acme/api", "1.0.0", "1.1.0", "apps/base/deployment.yaml", 10),
+            ImageChange(
+                "ghcr.io/acme/api", "1.0.0", "1.1.0", "apps/overlays/prod/kustomization.yaml", 7
+            ),
+            ImageChange("ghcr.io/acme/api", "1.0.0", "1.1.0", f"{evil}/kustomization.yaml", 7),
+        ),
+        "set-image",
+        "run-1",
+    )
 
 
 def test_url_user_info_never_reaches_the_output(tmp_path: Path) -> None:

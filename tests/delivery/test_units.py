@@ -254,7 +254,8 @@ def test_commit_message_and_pr_texts(tmp_path: Path) -> None:
     assert "- apps/k.yaml:7 images[0].newTag: 1.0.0 -> 1.1.0" in message
     assert commit_message(plan, "{images}@{new} ({count}) {files} {base}", base="main") == (
         "ghcr.io/acme/api@1.1.0 (1) apps/k.yaml main\n\n"
-        "Updated-Image: ghcr.io/acme/api 1.0.0 -> 1.1.0\n"
+        "Image-Updated: ghcr.io/acme/api 1.0.0 -> 1.1.0 (apps/k.yaml:7)\n"
+        "Image-Updater-Trigger: set-image\n"
     )
     assert pull_request_title(plan) == "Update ghcr.io/acme/api to 1.1.0"
     body = pull_request_body(plan, base="main", images=("ghcr.io/acme/api",))

@@ -21,6 +21,7 @@ from updater.holds import Hold, now_text
 from updater.policy import InvalidConstraint, parse_constraint
 from updater.reference import InvalidReference, familiar_name, parse
 from updater.report import one_line
+from updater.trailers import Trigger, trigger
 
 HOLD_MODES = ("dry-run", "write", "commit", "push")
 
@@ -146,6 +147,7 @@ def _delivered(
     request: HoldRequest,
     make_plan: Callable[[Path], Plan],
     subject: str,
+    why: Trigger,
     paths: tuple[str, ...] = (DEFAULT_NAME,),
 ) -> dict[str, Any]:
     """Deliver the config edit; ``paths``: what a sparse clone needs (() for all)."""
@@ -153,7 +155,9 @@ def _delivered(
         raise UsageError(f"--{request.mode}: hold takes --dry-run, --write, --commit or --push")
     options = {"message": subject.replace("{", "{{").replace("}", "}}"), **request.delivery}
     result = deliver(
-        DeliveryRequest(repo=request.repo, mode=request.mode, paths=paths, options=options),
+        DeliveryRequest(
+            repo=request.repo, mode=request.mode, paths=paths, options=options, trigger=why
+        ),
         make_plan,
     )
     if result.mode == "dry-run":
@@ -198,8 +202,9 @@ def add(request: HoldRequest) -> int:
         subject += f": {one_line(request.reason)}"
     # --at's default is found by scanning the held paths: a sparse clone must hold them
     needed = (DEFAULT_NAME, *request.paths) if request.paths else ()
+    why = trigger("hold add", ("image", repository))
     delivery = _delivered(
-        request, make_plan, subject, (DEFAULT_NAME,) if request.at is not None else needed
+        request, make_plan, subject, why, (DEFAULT_NAME,) if request.at is not None else needed
     )
     if request.as_json:
         click.echo(json.dumps({"hold": _shown(seen), "delivery": delivery}, indent=2))
@@ -231,7 +236,9 @@ def remove(request: HoldRequest) -> int:
         return Plan(root=root, changes=(), edits=(edit,))
 
     subject = f"Release the hold of {familiar_name(repository)}"
-    delivery = _delivered(request, make_plan, subject)
+    delivery = _delivered(
+        request, make_plan, subject, trigger("hold remove", ("image", repository))
+    )
     if request.as_json:
         shown = [h.as_json() for h in removed]
         click.echo(json.dumps({"removed": shown, "delivery": delivery}, indent=2))

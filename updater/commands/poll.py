@@ -11,7 +11,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,11 +34,12 @@ from updater.edit.model import FileEdit, Plan, Record
 from updater.edit.planner import plan
 from updater.errors import NoMatchError, UpdaterError, UsageError
 from updater.holds import HELD, HOLD_ENDED, Hold, holding
-from updater.policy import Choice, choose
+from updater.policy import Choice, TagPolicy, choose
 from updater.policy.current import UPGRADE, Decision, decide
 from updater.reference import Change, split_reference
 from updater.registry import RegistryClient
 from updater.report import plan_json, render_diff, summary
+from updater.trailers import Trigger, trigger
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,35 @@ def make_planner(
     return make_plan
 
 
+def policy_params(policy: TagPolicy) -> tuple[tuple[str, str | None], ...]:
+    """The policy as the trailer names it: its kind and what it was given."""
+    return (
+        ("policy", policy.kind),
+        ("range", str(policy.range) if policy.kind == "semver" and policy.range else None),
+        ("order", policy.order if policy.kind in ("numerical", "alphabetical") else None),
+        ("tag", policy.tag if policy.kind == "digest" else None),
+        ("filter", policy.filter.pattern if policy.filter is not None else None),
+        ("extract", policy.extract),
+    )
+
+
+def poll_trigger(lookups: list[Lookup]) -> Callable[[Plan], Trigger]:
+    """The commit's trigger: the policy of the one image the plan changes, or ``image=``
+    then the policy for each of several, in the plan's order."""
+
+    def of(plan: Plan) -> Trigger:
+        changed = dict.fromkeys(r.repository for r in plan.records)
+        policies = {lookup.image.repository: lookup.image.policy for lookup in lookups}
+        params: list[tuple[str, str | None]] = []
+        for repository in changed:
+            if repository in policies:
+                named = [("image", repository)] if len(changed) > 1 else []
+                params += [*named, *policy_params(policies[repository])]
+        return trigger("poll", *params)
+
+    return of
+
+
 def _delivery_paths(lookups: list[Lookup]) -> tuple[str, ...]:
     if any(not lookup.image.paths for lookup in lookups):
         return ()
@@ -397,6 +427,7 @@ def run(request: PollRequest) -> int:
                         mode=mode,
                         paths=_delivery_paths(lookups),
                         options=options,
+                        trigger=poll_trigger(lookups),
                     ),
                     make_plan,
                 )

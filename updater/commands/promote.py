@@ -342,6 +342,7 @@ def proposal_text(promoter: Promoter) -> Any:
 def run(request: PromoteRequest) -> int:
     from updater.deliver import DeliveryRequest, deliver
     from updater.report import plan_json, render_diff, summary
+    from updater.trailers import trigger
 
     if not request.images and not request.all_images:
         raise UsageError("give --image NAME (repeatable) or --all")
@@ -359,7 +360,10 @@ def run(request: PromoteRequest) -> int:
     options.setdefault(
         "message", f"Promote {source.name} to {target.name}: {{summary}}\n\n{{details}}"
     )
-    result = deliver(DeliveryRequest(repo=request.repo, mode=mode, options=options), promoter)
+    why = trigger("promote", ("from", source.name), ("to", target.name))
+    result = deliver(
+        DeliveryRequest(repo=request.repo, mode=mode, options=options, trigger=why), promoter
+    )
     if request.as_json:
         report = {
             "environment": target.name,

@@ -25,6 +25,7 @@ from updater.edit.model import Plan
 from updater.errors import EditError, UsageError
 from updater.reference import Change, InvalidReference, parse
 from updater.report import one_line
+from updater.trailers import trigger
 
 DEFAULT_MESSAGE = "Roll back {summary}{why}\n\n{{details}}"
 
@@ -118,7 +119,17 @@ def run(request: RollbackRequest) -> int:
     if request.hold and paths:  # a sparse clone must hold the config too
         paths = (*paths, DEFAULT_NAME)
     result = deliver(
-        DeliveryRequest(repo=request.repo, mode=request.mode, paths=paths, options=options),
+        DeliveryRequest(
+            repo=request.repo,
+            mode=request.mode,
+            paths=paths,
+            options=options,
+            trigger=trigger(
+                "rollback",
+                ("to", request.to),
+                ("steps", None if request.steps is None else str(request.steps)),
+            ),
+        ),
         make_planner(request, repository, spelled),
     )
     set_image.print_result(result, as_json=request.as_json)

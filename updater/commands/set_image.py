@@ -19,6 +19,7 @@ from updater.edit.planner import plan
 from updater.errors import NoMatchError, UsageError
 from updater.reference import Change, InvalidReference, parse_change
 from updater.report import plan_json, render_diff, summary
+from updater.trailers import SET_IMAGE
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,11 @@ def run(request: SetImageRequest) -> int:
     try:
         result = deliver(
             DeliveryRequest(
-                repo=request.repo, mode=request.mode, paths=request.paths, options=request.delivery
+                repo=request.repo,
+                mode=request.mode,
+                paths=request.paths,
+                options=request.delivery,
+                trigger=SET_IMAGE,
             ),
             make_plan,
         )

@@ -9,13 +9,22 @@ work on, ``push`` holds the one race loop, ``pull_request`` the PR lifecycle as 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 
 from updater import remote
 from updater.deliver.branch import BOT_BRANCH_PREFIX, bot_branch
-from updater.deliver.model import DeliveryRequest, DeliveryResult, Job, MakePlan, Mode
+from updater.deliver.model import (
+    DeliveryRequest,
+    DeliveryResult,
+    Job,
+    MakePlan,
+    Mode,
+    TriggerOf,
+)
 from updater.deliver.options import DeliveryOptions
 from updater.errors import UsageError
+from updater.trailers import run_id
 
 __all__ = [
     "BOT_BRANCH_PREFIX",
@@ -25,6 +34,7 @@ __all__ = [
     "DeliveryResult",
     "MakePlan",
     "Mode",
+    "TriggerOf",
     "bot_branch",
     "deliver",
 ]
@@ -48,7 +58,8 @@ def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
     # Credentials given for the --repo URL (in it, or in UPDATER_REPO_CREDENTIALS) belong
     # to that URL alone; a local --repo takes none this way.
     repo_url, user, secret = remote.repo_credentials(request.repo)
-    job = Job(request, options, make_plan, repo_url, (user, secret))
+    # One id for the whole run: a commit made again after a lost push race keeps it.
+    job = Job(request, options, make_plan, repo_url, (user, secret), run_id(os.environ))
     return _runner(request.mode)(job)
 
 

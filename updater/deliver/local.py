@@ -59,7 +59,7 @@ def commit(job: Job) -> DeliveryResult:
     options = job.options
 
     def spec_for(plan: Plan, branch: str | None) -> in_checkout.CommitSpec:
-        message, author, committer = commit_parts(plan, options, base=branch)
+        message, author, committer = commit_parts(job, plan, base=branch)
         return in_checkout.CommitSpec(message, author, committer, signoff=options.signoff)
 
     done = in_checkout.commit(root, job.make_plan, spec_for)

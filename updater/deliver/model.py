@@ -9,8 +9,12 @@ from typing import Any, Literal
 
 from updater.deliver.options import DeliveryOptions
 from updater.edit.model import Plan
+from updater.trailers import SET_IMAGE, Trigger
 
 MakePlan = Callable[[Path], Plan]
+# Why the bot commits, for the commit's trailers: fixed, or read off the plan made (a
+# poll names the policy of each image the plan changes).
+TriggerOf = Trigger | Callable[[Plan], Trigger]
 Mode = Literal["dry-run", "write", "commit", "push", "pull-request"]
 
 
@@ -20,6 +24,7 @@ class DeliveryRequest:
     mode: str  # one of Mode; checked by deliver()
     paths: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)  # delivery flags, by name
+    trigger: TriggerOf = SET_IMAGE
 
 
 @dataclass(frozen=True)
@@ -87,3 +92,8 @@ class Job:
     # The --repo URL without credentials, and the (user, secret) that belong to it.
     repo_url: str
     given: tuple[str | None, str | None]
+    run: str = ""  # this run's id in the trailers (updater.trailers.run_id)
+
+    def trigger(self, plan: Plan) -> Trigger:
+        trigger = self.request.trigger
+        return trigger if isinstance(trigger, Trigger) else trigger(plan)

@@ -132,7 +132,7 @@ def propose(job: Job, space: Workspace) -> DeliveryResult:
         return _unchanged(job, base, plan, head, owner)
 
     files = write_plan(plan)  # real paths: a symlinked file is committed at its target
-    sha = commit_plan(checkout, plan, files, job.options, base=base)
+    sha = commit_plan(checkout, job, plan, files, base=base)
     spec = _spec(job.options, plan, head, base, images)
 
     existing = owner.find_ours(base)

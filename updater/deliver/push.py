@@ -86,7 +86,7 @@ def push_to_base(job: Job, space: Workspace) -> DeliveryResult:
         if not plan.changed:
             return Attempt((plan, None), None)
         files = write_plan(plan)  # real paths: a symlinked file is committed at its target
-        sha = commit_plan(checkout, plan, files, job.options, base=base)
+        sha = commit_plan(checkout, job, plan, files, base=base)
         return Attempt((plan, sha), checkout.push(sha, base))
 
     def after_race() -> None:
