@@ -124,16 +124,29 @@ def validate_name(name: str, *, original: str | None = None) -> None:
         )
     first, sep, rest = name.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
-        if not _DOMAIN_RE.match(first):
-            raise InvalidReference(
-                f"invalid image reference {shown!r}: bad registry host {first!r}"
-            )
+        validate_domain(first, original=shown)
         path = rest
     else:
         path = name
+    validate_path(path, original=shown)
+
+
+def validate_domain(domain: str, *, original: str) -> None:
+    """A registry host with an optional port, as the first component of a name."""
+    if not _DOMAIN_RE.match(domain):
+        raise InvalidReference(f"invalid image reference {original!r}: bad registry host {domain!r}")
+
+
+def validate_path(path: str, *, original: str) -> None:
+    """A repository path inside a registry (``acme/api``), without the host."""
     if not _PATH_RE.match(path):
         reason = "repository must be lowercase" if path.lower() != path else "bad repository"
-        raise InvalidReference(f"invalid image reference {shown!r}: {reason} {path!r}")
+        raise InvalidReference(f"invalid image reference {original!r}: {reason} {path!r}")
+
+
+def normalise_domain(domain: str) -> str:
+    """Docker Hub's other host names are Docker Hub: ``index.docker.io`` -> ``docker.io``."""
+    return DOCKER_HUB if domain in _HUB_ALIASES else domain
 
 
 def validate_tag(tag: str, *, original: str) -> None:

@@ -1,0 +1,1 @@
+"""One module per webhook source, each exporting ``SPEC`` (a ``SourceSpec``)."""
