@@ -134,7 +134,9 @@ def validate_name(name: str, *, original: str | None = None) -> None:
 def validate_domain(domain: str, *, original: str) -> None:
     """A registry host with an optional port, as the first component of a name."""
     if not _DOMAIN_RE.match(domain):
-        raise InvalidReference(f"invalid image reference {original!r}: bad registry host {domain!r}")
+        raise InvalidReference(
+            f"invalid image reference {original!r}: bad registry host {domain!r}"
+        )
 
 
 def validate_path(path: str, *, original: str) -> None:
