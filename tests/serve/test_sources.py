@@ -254,6 +254,23 @@ def test_a_per_source_secret_wins_over_the_default() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("given", "host"),
+    [
+        ("INDEX.docker.io", "docker.io"),
+        ("registry-1.docker.io", "docker.io"),
+        ("Registry.Acme.Test:5000", "registry.acme.test:5000"),
+        ("[::1]:5000", "[::1]:5000"),
+    ],
+)
+def test_hosts_are_normalised(given: str, host: str) -> None:
+    doc = json.loads(fixture("distribution-push"))
+    doc["events"][0]["request"]["host"] = given
+    body = json.dumps(doc).encode()
+    (event,) = read_events(request("distribution", body), SECRETS, max_body=MAX_BODY)
+    assert event.host == host
+
+
 # --------------------------------------------------------------------------- multi-arch
 
 
