@@ -573,6 +573,12 @@ def test_bad_field_is_400_naming_it(
     assert "pw@" not in str(error)
 
 
+def test_harbor_cloudevents_format_is_refused_not_ignored() -> None:
+    doc = {"specversion": "1.0", "type": "harbor.artifact.pushed", "id": "x", "data": {}}
+    error = rejected(request("harbor", json.dumps(doc).encode()))
+    assert error.status == 400 and "payload format to Default" in str(error)
+
+
 def test_missing_field_is_400_naming_it() -> None:
     doc = json.loads(fixture("harbor-push"))
     del doc["event_data"]["repository"]

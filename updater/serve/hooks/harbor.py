@@ -12,6 +12,9 @@ from updater.serve.events import Field, Incoming, PushEvent, SourceSpec
 
 
 def parse(incoming: Incoming, payload: Field) -> list[PushEvent]:
+    if not payload["specversion"].absent:
+        # Ignoring it would drop every push without a word.
+        raise payload.bad("a CloudEvents payload; set the webhook's payload format to Default")
     if payload["type"].text() != "PUSH_ARTIFACT":
         return []
     data = payload["event_data"]
