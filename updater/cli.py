@@ -518,8 +518,9 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here: they use the option helpers defined above.
-    from updater.cli_release import hold, promote, rollback
+    from updater.cli_release import history, hold, promote, rollback
 
+    cli.add_command(history)
     cli.add_command(hold)
     cli.add_command(rollback)
     cli.add_command(promote)

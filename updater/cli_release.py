@@ -161,3 +161,53 @@ def promote(timeout: float, mode: str | None = None, **options: Any) -> None:
     delivery = pop_delivery(options)
     request = command.PromoteRequest(mode=mode, delivery=delivery, **options)
     run_command(lambda: command.run(request), timeout, as_json=request.as_json)
+
+
+@click.command("history")
+@click.option("--repo", default=".", show_default=True, help="Config repo: a directory or a URL.")
+@click.option("--path", "paths", multiple=True, help="Only under this path (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@click.option(
+    "--since", metavar="WHEN", help="Only changes since WHEN: a duration (2h, 7d) or ISO 8601."
+)
+@click.option(
+    "--max-count",
+    type=int,
+    metavar="N",
+    help="Only the N newest commits that changed it.",
+)
+@click.option(
+    "--branch", metavar="NAME", help="With a URL --repo: the branch (default: the remote's)."
+)
+@click.option(
+    "--forge", type=click.Choice(["github", "gitlab"]), help="With a URL --repo: its forge."
+)
+@click.option("--api-url", metavar="URL", help="With a URL --repo: the forge's API.")
+@click.option("--token-env", metavar="VAR", help="With a URL --repo: variable holding the token.")
+@timeout_option
+@click.argument("image", required=False)
+def history(
+    image: str | None,
+    repo: str,
+    paths: tuple[str, ...],
+    as_json: bool,
+    since: str | None,
+    max_count: int | None,
+    timeout: float,
+    **delivery: Any,
+) -> None:
+    """List every change of IMAGE (a repository, no tag; or of every image) in the repo's
+    history, newest first: when, commit, where, old -> new, and whether the bot made it,
+    it was a rollback or a manual edit."""
+    from updater.commands import history as command
+
+    request = command.HistoryRequest(
+        repo=repo,
+        image=image,
+        paths=paths,
+        since=since,
+        max_count=max_count,
+        as_json=as_json,
+        delivery=delivery,
+    )
+    run_command(lambda: command.run(request), timeout, as_json=as_json)

@@ -221,6 +221,7 @@ class Checkout:
         return self.run(*args, env=env)[1]
 
     def close(self) -> None:
+        _OPEN.pop(str(self.path), None)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -359,7 +360,28 @@ def run_git(
     check: bool = True,
     stdin: str | None = None,
 ) -> tuple[int, str, str]:
-    """Run one git process under a deadline, with a redacted one-line error.
+    """Run one git process under a deadline, with a redacted one-line error."""
+    status, out, err = run_git_bytes(
+        cwd,
+        args,
+        env=env,
+        redact=redact,
+        check=check,
+        stdin=stdin.encode("utf-8") if stdin is not None else None,
+    )
+    return status, out.decode("utf-8", "replace"), err
+
+
+def run_git_bytes(
+    cwd: Path | None,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    redact: Redactor,
+    check: bool = True,
+    stdin: bytes | None = None,
+) -> tuple[int, bytes, str]:
+    """:func:`run_git` with stdin and stdout as bytes (blob contents are not text).
 
     git runs in its own process group so that a timeout or an interrupt ends it and the
     helpers it started (``git-remote-https``, ``ssh``) together.
@@ -378,9 +400,7 @@ def run_git(
     except FileNotFoundError:  # pragma: no cover - git is a dependency
         raise GitError("git is not installed or not on PATH") from None
     try:
-        raw_out, raw_err = process.communicate(
-            stdin.encode("utf-8") if stdin is not None else None, timeout=limit
-        )
+        raw_out, raw_err = process.communicate(stdin, timeout=limit)
     except subprocess.TimeoutExpired:
         _kill(process)
         what = "the run's deadline" if deadline.left() == 0 else f"{limit:g} s"
@@ -391,12 +411,11 @@ def run_git(
         _kill(process)
         raise
     status = process.returncode
-    out = raw_out.decode("utf-8", "replace")
     err = raw_err.decode("utf-8", "replace")
     if check and status != 0:
         reason = _last_line(err) or f"exit status {status}"
         raise GitError(redact(f"git {args[0]} failed: {reason}"))
-    return status, out, err
+    return status, raw_out, err
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -447,7 +466,18 @@ def clone(
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     checkout.workdir = workdir
+    _OPEN[str(dest)] = checkout
     return checkout
+
+
+# The clones open now, by path: a planner is handed a directory, and reading history
+# there (deepening a shallow clone) needs the clone's credentials.
+_OPEN: dict[str, Checkout] = {}
+
+
+def checkout_at(path: Path) -> Checkout | None:
+    """The open clone at ``path`` (made by :func:`clone`), if it is one."""
+    return _OPEN.get(str(path))
 
 
 def _with_link_targets(checkout: Checkout, patterns: list[str]) -> list[str]:

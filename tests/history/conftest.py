@@ -1,0 +1,114 @@
+"""Real git histories built in the tests: commits by hand and by the bot (through the
+CLI), each at a date of the test's choosing (GIT_COMMITTER_DATE / GIT_AUTHOR_DATE), so
+soak and --since are judged on time-travelled commits, never on the clock's progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.delivery.conftest import git_sandbox  # noqa: F401
+from updater.cli import cli
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def hours_ago(hours: float) -> str:
+    return (NOW - timedelta(hours=hours)).isoformat()
+
+
+@contextmanager
+def dated(when: str | None) -> Iterator[None]:
+    """Commits made inside carry ``when`` as author and committer date."""
+    saved = {k: os.environ.get(k) for k in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")}
+    if when is not None:
+        os.environ["GIT_AUTHOR_DATE"] = os.environ["GIT_COMMITTER_DATE"] = when
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+class Repo:
+    """A config repo with a history: ``edit`` commits by hand, ``bot`` through the CLI."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True)
+        git(path, "init", "-q", "-b", "main")
+
+    def write(self, files: Mapping[str, str | None]) -> None:
+        for name, text in files.items():
+            target = self.path / name
+            if text is None:
+                target.unlink()
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+
+    def edit(
+        self,
+        files: Mapping[str, str | None],
+        message: str = "hand edit",
+        *,
+        when: str | None = None,
+        author: str = "Alice <alice@example.com>",
+    ) -> str:
+        self.write(files)
+        name, _, email = author.partition(" <")
+        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.rstrip(">")}
+        with dated(when):
+            git(self.path, "add", "-A")
+            git(self.path, "commit", "-q", "-m", message, env=env)
+        return self.head()
+
+    def bot(self, *args: str, when: str | None = None) -> str:
+        """``updater ARGS --commit`` on the repo (set-image, rollback, promote)."""
+        with dated(when):
+            result = run(*args[:1], "--repo", str(self.path), *args[1:], "--commit")
+        assert result.exit_code == 0, result.output
+        return self.head()
+
+    def head(self) -> str:
+        return git(self.path, "rev-parse", "HEAD").strip()
+
+    def history(self, *args: str) -> list[dict[str, Any]]:
+        result = run("history", "--repo", str(self.path), "--json", *args)
+        assert result.exit_code == 0, result.output
+        changes: list[dict[str, Any]] = json.loads(result.stdout)["changes"]
+        return changes
+
+
+@pytest.fixture
+def repo(tmp_path: Path, git_sandbox: Path) -> Repo:  # noqa: F811
+    return Repo(tmp_path / "config")
+
+
+def short(changes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """(commit, file, old, new, by) of each change: what the tests compare."""
+    return [(c["commit"], c["file"], c["old"], c["new"], c["by"]) for c in changes]
