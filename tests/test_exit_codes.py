@@ -70,3 +70,13 @@ def test_version_and_workers_range() -> None:
     for workers, status in (("0", 2), ("65", 2)):
         result = CliRunner().invoke(cli, ["poll", "--workers", workers])
         assert result.exit_code == status and "1<=x<=64" in result.output
+
+
+def test_a_registry_failure_exits_5_but_is_no_delivery_failure() -> None:
+    # A lookup is not delivery: code that handles delivery failures must not catch it.
+    from updater.errors import DeliveryError
+    from updater.registry import AuthError, NotFound, RegistryError
+
+    for cls in (RegistryError, AuthError, NotFound):
+        assert cls.exit_code == 5
+        assert not issubclass(cls, DeliveryError)

@@ -61,6 +61,6 @@ class NoMatchError(UpdaterError):
 
 
 class DeliveryError(UpdaterError):
-    """git, the forge or the registry refused or failed."""
+    """git or the forge refused or failed (a registry's failure is a ``RegistryError``)."""
 
     exit_code = 5

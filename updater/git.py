@@ -1,4 +1,5 @@
-"""git work for delivery, through GitPython: cheap clones, commits, pushes that detect races.
+"""git work for delivery, through the git command line: cheap clones, commits, pushes that
+detect races.
 
 Credentials never touch disk and never leave their host. An HTTPS credential reaches git
 through a credential helper given in the environment of each git network process

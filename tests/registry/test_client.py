@@ -25,7 +25,7 @@ from updater.registry import (
     CredentialStore,
     NotFound,
     RegistryError,
-    resolve_digest_for,
+    resolve_digest,
 )
 from updater.registry.hosts import RegistrySettings
 
@@ -101,12 +101,12 @@ def test_index_digests_and_creation_time_per_platform(anon: Registry, repo_name:
             client.created(repository, "2.0.0", platform="linux/s390x")
 
 
-def test_resolve_digest_for_a_tag(anon: Registry, repo_name: str) -> None:
+def test_resolve_digest_of_a_tag(anon: Registry, repo_name: str) -> None:
     pushed = anon.push_image(repo_name, "v3")
     settings = [RegistrySettings(anon.host, insecure=True)]
-    assert resolve_digest_for(f"{anon.host}/{repo_name}", "v3", registries=settings) == pushed
+    assert resolve_digest(f"{anon.host}/{repo_name}", "v3", registries=settings) == pushed
     with pytest.raises(NotFound):
-        resolve_digest_for(f"{anon.host}/{repo_name}", "v4", registries=settings)
+        resolve_digest(f"{anon.host}/{repo_name}", "v4", registries=settings)
 
 
 # --------------------------------------------------------------------------- Basic auth

@@ -9,17 +9,12 @@ from updater.registry.client import (
     Manifest,
     Platform,
     RegistryClient,
-    resolve_digest_for,
+    resolve_digest,
 )
 from updater.registry.credentials import Credential, CredentialStore
 from updater.registry.errors import AuthError, NotFound, RegistryError
 from updater.registry.hosts import RegistrySettings, canonical_host, split_repository
 from updater.registry.transport import RateLimit, RetryPolicy
-
-
-def resolve_digest(repository: str, tag: str) -> str:
-    """The edit engine's hook: the digest ``repository:tag`` has now (see resolve_digest_for)."""
-    return resolve_digest_for(repository, tag)
 
 
 __all__ = [
@@ -39,6 +34,5 @@ __all__ = [
     "RetryPolicy",
     "canonical_host",
     "resolve_digest",
-    "resolve_digest_for",
     "split_repository",
 ]

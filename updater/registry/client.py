@@ -579,7 +579,7 @@ class RegistryClient:
             return dict(zip(tags, results, strict=True))
 
 
-def resolve_digest_for(
+def resolve_digest(
     repository: str,
     tag: str,
     *,
@@ -590,6 +590,6 @@ def resolve_digest_for(
     """The current manifest digest of ``repository:tag`` (``repository`` as
     normalised by ``updater.reference``), with credentials from docker config.json.
 
-    Raises RegistryError (a DeliveryError) with a one-line reason."""
+    Raises RegistryError with a one-line reason."""
     with RegistryClient(registries, credentials=credentials, workers=1) as client:
         return client.digest(repository, tag, platform=platform)
