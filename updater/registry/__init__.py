@@ -16,7 +16,6 @@ from updater.registry.errors import AuthError, NotFound, RegistryError
 from updater.registry.hosts import RegistrySettings, canonical_host, split_repository
 from updater.registry.transport import RateLimit, RetryPolicy
 
-
 __all__ = [
     "DEFAULT_PLATFORM",
     "MANIFEST_ACCEPT",
