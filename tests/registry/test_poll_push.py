@@ -53,7 +53,11 @@ def test_poll_push_lands_the_chosen_tag(anon: Registry, repo_name: str, tmp_path
     assert remote.show("deploy/app.yaml") == deployment(f"{image}:1.1.0")
     assert f"{image}:1.0.0 -> {image}:1.1.0" in remote.message()
     head = remote.log()[0]
+    # Said as set-image says it: a push is "pushed … to", not "committed … on".
+    assert f"pushed {head[:12]} to main" in first.stderr.splitlines()
+    assert "committed" not in first.stderr
 
     second = poll("--repo", remote.url, "--config", str(config), "--push")
     assert second.returncode == 0, second.stderr
     assert remote.log()[0] == head
+    assert "main is already up to date; nothing pushed" in second.stderr.splitlines()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,11 +33,12 @@ from updater.edit.model import FileEdit, Plan, Record
 from updater.edit.planner import plan
 from updater.errors import NoMatchError, UpdaterError, UsageError
 from updater.holds import HELD, HOLD_ENDED, Hold, holding
+from updater.output import Verification, show_result
 from updater.policy import Choice, TagPolicy, choose
 from updater.policy.current import UPGRADE, Decision, decide
 from updater.reference import Change, split_reference
 from updater.registry import RegistryClient
-from updater.report import plan_json, render_diff, summary
+from updater.report import plan_json
 from updater.trailers import Trigger, trigger
 
 
@@ -449,11 +449,7 @@ def run(request: PollRequest) -> int:
         report["failed"] = len(failures)
         click.echo(json.dumps(report, indent=2))
     else:
-        _print_text(lookups, result)
-        if checked is not None and checked.verification is not None:
-            for line in checked.verification.summary_lines():
-                shown = line if line.startswith("not verified") else f"rendered {line}"
-                click.echo(shown, err=True)
+        _print_text(lookups, result, checked.verification if checked is not None else None)
     for lookup in failures:
         click.echo(f"updater: error: {lookup.error}", err=True)
     if not failures:
@@ -469,7 +465,9 @@ def _print_refusal(error: Any, lookups: list[Lookup], *, as_json: bool) -> None:
         click.echo(error.details, err=True, nl=False)
 
 
-def _print_text(lookups: list[Lookup], result: DeliveryResult | None) -> None:
+def _print_text(
+    lookups: list[Lookup], result: DeliveryResult | None, verification: Verification | None
+) -> None:
     for lookup in lookups:
         if lookup.choice is not None:
             pinned = f"@{lookup.digest}" if lookup.digest else ""
@@ -480,18 +478,5 @@ def _print_text(lookups: list[Lookup], result: DeliveryResult | None) -> None:
         for file, line, _, decision in lookup.decisions:
             if decision.verdict != UPGRADE:
                 click.echo(f"{lookup.image.name}: {file}:{line}: {decision.reason}", err=True)
-    if result is None:
-        return
-    if result.mode == "dry-run":
-        click.echo(render_diff(result.plan, color=sys.stdout.isatty()), nl=False)
-    text = summary(result.plan)
-    if text:
-        click.echo(text, err=True)
-    if not result.plan.changed:
-        click.echo("nothing to change", err=True)
-    if result.pull_request_url:
-        click.echo(
-            f"{result.pull_request_action or 'pull request'}: {result.pull_request_url}", err=True
-        )
-    elif result.commit_sha:
-        click.echo(f"committed {result.commit_sha[:12]} on {result.branch}", err=True)
+    if result is not None:
+        show_result(result, verification=verification)

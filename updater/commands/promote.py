@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,7 +340,8 @@ def proposal_text(promoter: Promoter) -> Any:
 
 def run(request: PromoteRequest) -> int:
     from updater.deliver import DeliveryRequest, deliver
-    from updater.report import plan_json, render_diff, summary
+    from updater.output import show_result
+    from updater.report import plan_json
     from updater.trailers import trigger
 
     if not request.images and not request.all_images:
@@ -379,11 +379,5 @@ def run(request: PromoteRequest) -> int:
             click.echo(f"{p.image}: {p.reason} (from {source.name})", err=True)
         else:
             click.echo(f"{p.image}: {p.verdict}: {p.reason}", err=True)
-    if result.mode == "dry-run":
-        click.echo(render_diff(result.plan, color=sys.stdout.isatty()), nl=False)
-    for line in (summary(result.plan), result.describe()):
-        if line:
-            click.echo(line, err=True)
-    if not result.plan.changed:
-        click.echo("nothing to promote", err=True)
+    show_result(result, nothing="nothing to promote")
     return 0

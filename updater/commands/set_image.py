@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +15,9 @@ from updater.deliver import DeliveryRequest, DeliveryResult, deliver
 from updater.edit.model import Plan
 from updater.edit.planner import plan
 from updater.errors import NoMatchError, UsageError
+from updater.output import show_result
 from updater.reference import Change, InvalidReference, parse_change
-from updater.report import plan_json, render_diff, summary
+from updater.report import plan_json
 from updater.trailers import SET_IMAGE
 
 
@@ -125,15 +124,4 @@ def print_result(result: DeliveryResult, *, as_json: bool, checked: Any = None) 
         report["delivery"] = result.as_json()
         click.echo(json.dumps(report, indent=2))
         return
-    if verification is not None:
-        for line in verification.summary_lines():
-            click.echo(f"rendered {line}" if not line.startswith("not verified") else line,
-                       err=True)  # fmt: skip
-    if result.mode == "dry-run":
-        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(render_diff(result.plan, color=color), nl=False)
-    for line in (summary(result.plan), result.describe()):
-        if line:
-            click.echo(line, err=True)
-    if not result.plan.changed:
-        click.echo("nothing to change", err=True)
+    show_result(result, verification=verification)

@@ -68,16 +68,6 @@ class Choice:
     rejected: dict[str, tuple[str, ...]] = field(default_factory=dict)  # reason -> tags
     created: datetime | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "tag": self.tag,
-            "value": self.value,
-            "reason": self.reason,
-            "considered": list(self.considered),
-            "rejected": {k: list(v) for k, v in self.rejected.items()},
-            "created": self.created.isoformat() if self.created else None,
-        }
-
 
 def expand(template: str, match: re.Match[str]) -> str:
     """Go's ``Regexp.Expand``: unknown or unmatched groups expand to ''."""
