@@ -519,9 +519,11 @@ def main() -> None:
 def _register() -> None:
     # Imported here: they use the option helpers defined above.
     from updater.cli_release import history, hold, promote, rollback
+    from updater.cli_serve import serve
 
     cli.add_command(history)
     cli.add_command(hold)
+    cli.add_command(serve)
     cli.add_command(rollback)
     cli.add_command(promote)
 

@@ -28,6 +28,7 @@ from updater.policy import (
 )
 from updater.policy.build import compile_filter, extract_problem
 from updater.reference import TAG_PATTERN, InvalidReference, parse
+from updater.webhooks import WebhookSettings, check_webhooks
 
 if TYPE_CHECKING:  # the registry client brings requests: imported when a config lists hosts
     from updater.registry.hosts import RegistrySettings
@@ -100,6 +101,7 @@ class PollConfig:
     delivery_lines: dict[str, int] = field(default_factory=dict)  # same keys -> line
     holds: tuple[Hold, ...] = ()
     environments: tuple[Environment, ...] = ()
+    webhooks: WebhookSettings | None = None  # None: no webhooks: section (serve's defaults)
 
 
 def _kind(value: Any) -> str:
@@ -453,7 +455,9 @@ def parse_config(text: str, file: str, *, need_images: bool = True) -> PollConfi
         raise c.fail(0, "", f"not valid YAML: {error}") from None
     if data is None:
         raise c.fail(0, "", "empty; expected a mapping with 'images:'")
-    c.mapping(data, 1, "", ("images", "registries", "delivery", "holds", "environments"))
+    c.mapping(
+        data, 1, "", ("images", "registries", "delivery", "holds", "environments", "webhooks")
+    )
     if "images" not in data and need_images:
         raise c.fail(1, "", "missing key 'images'")
     images_value = data.get("images", [])
@@ -478,7 +482,10 @@ def parse_config(text: str, file: str, *, need_images: bool = True) -> PollConfi
     mode, options, lines = check_delivery(c, data) if "delivery" in data else (None, {}, {})
     holds = check_holds(c, data) if "holds" in data else ()
     environments = check_environments(c, data) if "environments" in data else ()
-    return PollConfig(file, tuple(images), registries, mode, options, lines, holds, environments)
+    webhooks = check_webhooks(c, data) if "webhooks" in data else None
+    return PollConfig(
+        file, tuple(images), registries, mode, options, lines, holds, environments, webhooks
+    )
 
 
 # Delivery keys that decide where a token is sent. The config file lives in the config

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 
@@ -40,6 +40,17 @@ from updater.reference import Change, split_reference
 from updater.registry import RegistryClient
 from updater.report import plan_json
 from updater.trailers import Trigger, trigger
+
+
+class ImageFacts(Protocol):
+    """What planning asks a registry (``RegistryClient``, or serve's view that answers
+    from the events first)."""
+
+    def digest(self, repository: str, reference: str, *, platform: str | None = None) -> str: ...
+
+    def created_many(
+        self, repository: str, tags: Sequence[str], *, platform: str | None = None
+    ) -> dict[str, datetime | None]: ...
 
 
 @dataclass(frozen=True)
@@ -260,7 +271,7 @@ def _judge(
 def _decide(
     lookup: Lookup,
     records: Sequence[Record],
-    client: RegistryClient,
+    client: ImageFacts,
     allow_downgrade: bool,
     holds: Sequence[Hold] = (),
 ) -> tuple[str, ...] | None:
@@ -306,7 +317,7 @@ def _decide(
 
 def make_planner(
     lookups: list[Lookup],
-    client: RegistryClient,
+    client: ImageFacts,
     *,
     allow_downgrade: bool = False,
     holds: Sequence[Hold] = (),
@@ -381,9 +392,9 @@ def policy_params(policy: TagPolicy) -> tuple[tuple[str, str | None], ...]:
     )
 
 
-def poll_trigger(lookups: list[Lookup]) -> Callable[[Plan], Trigger]:
+def poll_trigger(lookups: list[Lookup], command: str = "poll") -> Callable[[Plan], Trigger]:
     """The commit's trigger: the policy of the one image the plan changes, or ``image=``
-    then the policy for each of several, in the plan's order."""
+    then the policy for each of several, in the plan's order (``serve`` names itself)."""
 
     def of(plan: Plan) -> Trigger:
         changed = dict.fromkeys(r.repository for r in plan.records)
@@ -393,12 +404,12 @@ def poll_trigger(lookups: list[Lookup]) -> Callable[[Plan], Trigger]:
             if repository in policies:
                 named = [("image", repository)] if len(changed) > 1 else []
                 params += [*named, *policy_params(policies[repository])]
-        return trigger("poll", *params)
+        return trigger(command, *params)
 
     return of
 
 
-def _delivery_paths(lookups: list[Lookup]) -> tuple[str, ...]:
+def delivery_paths(lookups: list[Lookup]) -> tuple[str, ...]:
     if any(not lookup.image.paths for lookup in lookups):
         return ()
     return tuple(dict.fromkeys(p for lookup in lookups for p in lookup.image.paths))
@@ -425,7 +436,7 @@ def run(request: PollRequest) -> int:
                     DeliveryRequest(
                         repo=request.repo,
                         mode=mode,
-                        paths=_delivery_paths(lookups),
+                        paths=delivery_paths(lookups),
                         options=options,
                         trigger=poll_trigger(lookups),
                     ),

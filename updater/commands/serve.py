@@ -1,0 +1,220 @@
+"""``serve``: config -> queue + worker thread + HTTP server, in the foreground, until
+SIGTERM/SIGINT.
+
+The HTTP stack (Starlette on uvicorn) and prometheus-client are the ``serve`` extra,
+imported only here. On a signal the server stops taking requests, finishes the ones
+under way (each already stored, or refused), lets the worker finish the batch it is
+delivering, closes the queue and exits 0. Everything accepted and not yet delivered
+stays in the state dir for the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from updater.commands.poll import PollRequest, read_config
+from updater.config import confirmed_delivery
+from updater.deliver import DeliveryOptions
+from updater.errors import UpdaterError, UsageError
+from updater.webhooks import WebhookSettings
+
+if TYPE_CHECKING:
+    from updater.serve.app import Readiness
+
+_LISTEN_RE = re.compile(
+    r"^(?:\[(?P<v6>[0-9a-fA-F:]+)\]|(?P<host>[A-Za-z0-9.-]*)):(?P<port>\d{1,5})$"
+)
+STATE_ENV = "UPDATER_STATE_DIR"
+
+
+@dataclass(frozen=True)
+class ServeRequest:
+    repo: str
+    config: str | None
+    listen: str
+    state_dir: str | None
+    mode: str | None  # the MODE flag; None: the config's delivery.mode, else dry-run
+    delivery: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = 300.0  # one delivery's deadline
+    debounce: float | None = None  # --debounce: overrides webhooks.debounce
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    m = _LISTEN_RE.match(text.strip())
+    port = int(m.group("port")) if m else -1
+    if m is None or not 0 <= port <= 65535:
+        raise UsageError(f"--listen {text!r}: expected HOST:PORT (like 0.0.0.0:8080)")
+    return m.group("v6") or m.group("host") or "0.0.0.0", port
+
+
+def default_state_dir() -> Path:
+    if os.environ.get(STATE_ENV):
+        return Path(os.environ[STATE_ENV])
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local/state")
+    return Path(base) / "gitops-updater" / "serve"
+
+
+def run(request: ServeRequest) -> int:
+    host, port = parse_listen(request.listen)
+    config = read_config(PollRequest(repo=request.repo, config=request.config, mode=None))
+    hooks = config.webhooks or WebhookSettings()
+    default, per_source = hooks.secrets()
+    mode = request.mode or config.mode or "dry-run"
+    options = {**confirmed_delivery(config, request.delivery), **request.delivery}
+    DeliveryOptions.from_mapping(options)  # a bad option stops the start, not a delivery
+    state_dir = Path(request.state_dir) if request.state_dir else default_state_dir()
+    debounce = hooks.debounce.total_seconds() if request.debounce is None else request.debounce
+
+    import uvicorn
+
+    from updater.registry import RegistryClient
+    from updater.serve.app import HookSettings, Readiness, build_app
+    from updater.serve.log import Log
+    from updater.serve.metrics import Metrics
+    from updater.serve.queue import FAILED, Store
+    from updater.serve.sources import SourceSecrets
+    from updater.serve.worker import Worker, WorkerSettings
+
+    secrets = SourceSecrets(default=default, per_source=per_source)
+    try:
+        store = Store(state_dir, dedupe_window=hooks.dedupe_window.total_seconds())
+    except Exception as error:  # OSError, sqlite3.Error
+        raise UsageError(f"--state-dir {state_dir}: cannot open the queue ({error})") from None
+    log = Log()
+    metrics = Metrics(depth=store.depth, failed=lambda: store.counts()[FAILED])
+    client = RegistryClient(config.registries)
+    worker = Worker(
+        store,
+        config,
+        WorkerSettings(
+            repo=request.repo,
+            mode=mode,
+            options=options,
+            debounce=debounce,
+            retries=hooks.retries,
+            backoff=hooks.retry_backoff.total_seconds(),
+            timeout=request.timeout,
+            host_aliases=dict(hooks.host_aliases),
+        ),
+        client,
+        metrics,
+        log,
+    )
+    readiness = Readiness()
+    worker_thread = threading.Thread(target=worker.run, name="worker", daemon=True)
+    app = build_app(
+        store,
+        HookSettings(secrets=secrets, max_body=hooks.max_body),
+        metrics,
+        log,
+        readiness,
+        worker_thread.is_alive,
+    )
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=30,
+        )
+    )
+    checker = threading.Thread(
+        target=_check_ready, args=(readiness, request.repo, mode, options, log), daemon=True
+    )
+    counts = store.counts()
+    log(
+        "start",
+        listen=f"{host}:{port}",
+        mode=mode,
+        state_dir=str(state_dir),
+        debounce=debounce,
+        images=[image.name for image in config.images],
+        pending=counts["queued"] + counts["waiting"],
+    )
+    worker_thread.start()
+    checker.start()
+    try:
+        server.run()
+    finally:
+        worker.halt()
+        worker_thread.join()
+        store.close()
+        client.close()
+        log("stop", signal=server.signal_name)
+    if server.failed_to_start:
+        raise UsageError(f"--listen {request.listen}: cannot listen there")
+    return 0
+
+
+def _check_ready(
+    readiness: Readiness, repo: str, mode: str, options: dict[str, Any], log: Any
+) -> None:
+    from updater import deadline
+    from updater.serve.reach import check_repo
+
+    deadline.start(None)
+    try:
+        check_repo(repo, mode, options)
+    except UpdaterError as error:
+        readiness.problem = str(error)
+        log("not-ready", reason=str(error))
+        return
+    readiness.problem = ""
+    log("ready")
+
+
+class _Server:
+    """uvicorn's server, stopping on SIGTERM/SIGINT without re-raising the signal
+    afterwards (uvicorn's own handling ends the process with the signal; a server
+    asked to stop that stops cleanly exits 0)."""
+
+    def __init__(self, config: Any) -> None:
+        import uvicorn
+
+        owner = self
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                if threading.current_thread() is not threading.main_thread():
+                    yield
+                    return
+                handlers = {
+                    sig: signal.signal(sig, owner.on_signal)
+                    for sig in (signal.SIGTERM, signal.SIGINT)
+                }
+                try:
+                    yield
+                finally:
+                    for sig, handler in handlers.items():
+                        signal.signal(sig, handler)
+
+        self.server = Server(config)
+        self.signal_name: str | None = None
+        self.failed_to_start = False
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signum).name
+        if self.server.should_exit:
+            self.server.force_exit = True  # a second signal: stop waiting for requests
+        self.server.should_exit = True
+
+    def run(self) -> None:
+        try:
+            self.server.run()
+        except SystemExit:  # uvicorn exits 1 when it cannot bind
+            self.failed_to_start = True
+        if not self.server.started and self.signal_name is None:
+            self.failed_to_start = True

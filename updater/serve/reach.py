@@ -1,0 +1,45 @@
+"""``/readyz``'s start-up check: can the config repo be reached, with the credentials
+delivery would use? (``git ls-remote``, under the run's deadline.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from updater.errors import DeliveryError
+
+REMOTE_MODES = ("push", "pull-request")
+
+
+def check_repo(repo: str, mode: str, options: dict[str, Any]) -> None:
+    """Raise an UpdaterError (one redacted line) when ``repo`` cannot be reached."""
+    from updater import forges, git, remote
+
+    redact = remote.Redactor()
+    if remote.is_remote_url(repo):
+        url, user, secret = remote.repo_credentials(repo)
+    else:
+        checkout = git.open_local(Path(repo), redact)
+        if mode not in REMOTE_MODES:
+            return  # a local mode needs the checkout only
+        upstream = git.upstream_of(checkout)
+        name = options.get("remote") or (upstream[0] if upstream else "origin")
+        url, user, secret = remote.split_credentials(git.remote_url(checkout, name))
+    auth = forges.git_credentials(
+        url,
+        (user, secret),
+        forge=options.get("forge"),
+        api_url=options.get("api_url"),
+        token_env=options.get("token_env"),
+        redact=redact,
+    )
+    status, _, err = git.run_git(
+        None,
+        ["ls-remote", "--heads", "--", url],
+        env=git.auth_environment(url, auth),
+        redact=redact,
+        check=False,
+    )
+    if status != 0:
+        last = (err.strip().splitlines() or ["git ls-remote failed"])[-1]
+        raise DeliveryError(redact(f"cannot reach {remote.redact_url(url)}: {last}"))
