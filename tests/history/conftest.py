@@ -19,11 +19,11 @@ from click.testing import CliRunner, Result
 from tests.delivery.conftest import git_sandbox  # noqa: F401
 from updater.cli import cli
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
 
 def hours_ago(hours: float) -> str:
-    return (NOW - timedelta(hours=hours)).isoformat()
+    """A commit date ``hours`` before now, to the second."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    return (now - timedelta(hours=hours)).isoformat()
 
 
 @contextmanager

@@ -59,8 +59,9 @@ def built(repo: Repo) -> dict[str, str]:
     commits["bot-dev"] = repo.bot(
         "set-image", "--path", "apps/api/overlays/dev", f"{API}:1.5.0", when=hours_ago(50)
     )
+    commits["hand-date"] = hours_ago(30)
     commits["hand-staging"] = repo.edit(
-        {STAGING: overlay("1.5.0", web="2.1.0")}, "staging by hand", when=hours_ago(30)
+        {STAGING: overlay("1.5.0", web="2.1.0")}, "staging by hand", when=commits["hand-date"]
     )
     commits["bot-prod"] = repo.bot(
         "set-image", "--path", "clusters/prod", f"{API}:1.5.0", when=hours_ago(20)
@@ -92,7 +93,7 @@ def test_every_change_of_an_image_newest_first(repo: Repo) -> None:
     assert hand["subject"] == "staging by hand"
     assert [x["environment"] for x in changes[:4]] == ["prod", "prod", "staging", "dev"]
     assert (bot_prod["kind"], bot_prod["line"], bot_prod["image"]) == ("helm", 4, API)
-    assert hand["date"] == hours_ago(30)
+    assert hand["date"] == c["hand-date"]
     assert [x["change"] for x in changes[3:5]] == ["changed", "added"]
 
 

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from updater.config import DEFAULT_NAME, PollConfig, confirmed_delivery, load_co
 from updater.edit.model import Plan, Reference
 from updater.environments import Environment, expand
 from updater.errors import NoMatchError, UsageError
+from updater.history import Entry
 from updater.holds import Hold, holding
 from updater.policy.semver import try_parse_version
 from updater.reference import Change, familiar_name, format_reference, normalise_name
@@ -61,7 +63,8 @@ class Promotion:
     verdict: str
     reason: str
     source_file: str
-    soaked: str | None = None
+    soaked: str | None = None  # how long the source has run this version
+    source_commit: str | None = None  # the commit that set the source to it
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,7 @@ class Promotion:
             "reason": self.reason,
             "source_file": self.source_file,
             "soaked": self.soaked,
+            "source_commit": self.source_commit,
         }
 
 
@@ -124,16 +128,63 @@ def _older(source: str | None, target: str | None) -> bool:
     return a is not None and b is not None and a.compare(b) < 0
 
 
-def _soaked(env: Environment, source: Environment) -> tuple[bool, str | None, str]:
-    """(soaked, for how long, why not): the time in the source comes from history."""
+def arrival(
+    root: Path, key: str, paths: tuple[str, ...], version: str
+) -> tuple[Entry | None, str | None]:
+    """The newest commit that set ``key`` to ``version`` under ``paths`` (the source's
+    paths), and where a shallow clone's history ended if it was not found."""
+    from updater.history import Query, Walker
+    from updater.history.repo import HistoryRepo
+
+    walker = Walker(HistoryRepo.open(root), Query(key, paths, lazy=True))
+    for _, entries in walker.changes():
+        for entry in entries:
+            if entry.new == version:
+                return entry, None
+    return None, walker.truncated_at
+
+
+def _soaked(
+    root: Path,
+    key: str,
+    version: str,
+    source_paths: tuple[str, ...],
+    env: Environment,
+    source: Environment,
+) -> tuple[bool, Entry | None, str]:
+    """(soaked, the commit the version arrived in, why not): the time in the source is
+    the committer date of the newest commit that set the source to this version."""
+    from updater.errors import UpdaterError
+
+    try:
+        came, ended = arrival(root, key, source_paths, version)
+    except UpdaterError as error:
+        if env.soak is None:
+            return True, None, ""  # no soak to judge: history only adds "soaked for"
+        return False, None, f"soak {_duration(env.soak.total_seconds())}: {error}"
     if env.soak is None:
-        return True, None, ""
-    return (
-        False,
-        None,
-        f"soak {_duration(env.soak.total_seconds())} in {source.name} needs the time it"
-        " arrived there, from `updater history`, which this build does not have yet",
-    )
+        return True, came, ""
+    need = _duration(env.soak.total_seconds())
+    if came is None:
+        end = f" (history ends at {ended[:12]}, a shallow clone)" if ended else ""
+        return False, None, f"soak {need}: no commit set {source.name} to {version}{end}"
+    ran = _age(came)
+    if ran < env.soak.total_seconds():
+        return (
+            False,
+            came,
+            f"{source.name} has run {version} for {_duration(ran)} (since {came.commit[:12]}),"
+            f" soak is {need}",
+        )
+    return True, came, ""
+
+
+def _age(entry: Entry) -> float:
+    try:
+        then = datetime.fromisoformat(entry.date)
+    except ValueError:
+        return 0.0
+    return max(0.0, (datetime.now(timezone.utc) - then).total_seconds())
 
 
 def _duration(seconds: float) -> str:
@@ -152,6 +203,8 @@ class Promoter:
     allow_downgrade: bool
     promotions: list[Promotion] = field(default_factory=list)
     holds: tuple[Hold, ...] = ()
+    root: Path = Path()
+    source_paths: tuple[str, ...] = ()
 
     def _holds(self, root: Path) -> tuple[Hold, ...]:
         """The holds of the checkout being planned (a clone may be newer than --config)."""
@@ -164,7 +217,9 @@ class Promoter:
         from updater.commands.set_image import resolve_from_registry
 
         self.promotions = []
+        self.root = root
         source_paths = expand(root, self.source.paths)
+        self.source_paths = source_paths
         target_paths = expand(root, self.target.paths)
         if not source_paths:
             raise NoMatchError(
@@ -215,8 +270,12 @@ class Promoter:
                     note.verdict = HELD
                     note.reason = f"{ref.file}: {hold.describe()} (hold at line {hold.line})"
                     return []
-        soaked, for_how_long, why = _soaked(self.target, self.source)
-        note.soaked = for_how_long
+        soaked, came, why = _soaked(
+            self.root, key, versions[0], self.source_paths, self.target, self.source
+        )
+        if came is not None:
+            note.soaked = _duration(_age(came))
+            note.source_commit = came.commit
         if not soaked:
             note.verdict, note.reason = NOT_SOAKED, why
             return []
@@ -321,9 +380,10 @@ def proposal_text(promoter: Promoter) -> Any:
         ]
         for p in done:
             moved = f"{', '.join(p.targets)} → {p.source}"
-            rows.append(
-                f"| {code(p.image)} | {code(moved)} | {p.soaked or '—'} | {code(p.source_file)} |"
+            where = (
+                f"{p.source_file} @ {p.source_commit[:12]}" if p.source_commit else p.source_file
             )
+            rows.append(f"| {code(p.image)} | {code(moved)} | {p.soaked or '—'} | {code(where)} |")
         skipped = [p for p in promoter.promotions if p.verdict not in (PROMOTED, UP_TO_DATE)]
         if skipped:
             rows += ["", "Not promoted:", ""]
@@ -376,7 +436,8 @@ def run(request: PromoteRequest) -> int:
         return 0
     for p in promoter.promotions:
         if p.verdict == PROMOTED:
-            click.echo(f"{p.image}: {p.reason} (from {source.name})", err=True)
+            soaked = f", soaked {p.soaked}" if p.soaked else ""
+            click.echo(f"{p.image}: {p.reason} (from {source.name}{soaked})", err=True)
         else:
             click.echo(f"{p.image}: {p.verdict}: {p.reason}", err=True)
     show_result(result, nothing="nothing to promote")

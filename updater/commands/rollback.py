@@ -23,7 +23,7 @@ from updater.config import DEFAULT_NAME
 from updater.deliver import DeliveryRequest, deliver
 from updater.edit.model import Plan
 from updater.errors import EditError, UsageError
-from updater.reference import Change, InvalidReference, parse
+from updater.reference import Change, InvalidReference, familiar_name, parse
 from updater.report import one_line
 from updater.trailers import trigger
 
@@ -60,10 +60,46 @@ def parse_target(image: str, to: str) -> tuple[str | None, str | None]:
 def previous_version(
     root: Path, repository: str, paths: tuple[str, ...], steps: int
 ) -> tuple[str | None, str | None]:
-    """The version IMAGE had ``steps`` changes ago, from the repo's history."""
+    """The version IMAGE had before the ``steps``-th newest commit that changed it
+    (under ``paths``), from the repo's history."""
+    from updater.history import Query, Walker
+    from updater.history.repo import HistoryRepo
+
+    shown = familiar_name(repository)
+    where = f" under {', '.join(paths)}" if paths else ""
+    walker = Walker(HistoryRepo.open(root), Query(repository, paths, lazy=True))
+    seen = 0
+    for commit, entries in walker.changes():
+        moved = [e for e in entries if e.new is not None]
+        if not moved:
+            continue  # only taken out somewhere: not a version it ran
+        seen += 1
+        if seen < steps:
+            continue
+        olds = sorted({e.old for e in moved if e.old is not None})
+        if not olds:
+            raise UsageError(
+                f"{shown}: commit {commit.sha[:12]} added it{where}; there is no earlier"
+                " version to roll back to (give --to)"
+            )
+        if len(olds) > 1:
+            raise UsageError(
+                f"{shown}: commit {commit.sha[:12]} changed it from several versions"
+                f" ({', '.join(olds)}){where}; narrow it with --path, or give --to"
+            )
+        if not olds[0]:
+            raise UsageError(f"{shown}: before commit {commit.sha[:12]} it had no tag; give --to")
+        return parse_target(shown, olds[0])
+    ended = (
+        f"; history ends at {walker.truncated_at[:12]} (a shallow clone)"
+        if walker.truncated_at
+        else ""
+    )
+    if seen == 0:
+        raise UsageError(f"{shown}: no history{where}: no commit changed its version{ended}")
     raise UsageError(
-        "give --to TAG|DIGEST: finding the version before the last change needs"
-        " `updater history`, which this build does not have yet"
+        f"{shown}: --steps {steps} goes back further than its history{where}"
+        f" ({seen} change{'s' if seen > 1 else ''}){ended}"
     )
 
 
@@ -84,6 +120,10 @@ def make_planner(request: RollbackRequest, repository: str, spelled: str) -> Any
     target = parse_target(spelled, request.to) if request.to is not None else None
 
     def make_plan(root: Path) -> Plan:
+        if target is None:
+            from updater.edit.scan import candidates
+
+            next(candidates(root, request.paths), None)  # a bad --path first, as for --to
         tag, digest = target or previous_version(
             root, repository, request.paths, request.steps or 1
         )
