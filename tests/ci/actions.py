@@ -214,6 +214,7 @@ def run_action(
             "GITHUB_SERVER_URL": github["server_url"],
             "GITHUB_API_URL": github["api_url"],
             "GITHUB_REPOSITORY": github["repository"],
+            "GITHUB_RUN_ID": str(github.get("run_id", "1")),  # the runner always sets it
             **job_env,
             **step_env,
         }

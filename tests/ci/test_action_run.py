@@ -36,6 +36,7 @@ def run(tmp_path: Path, workspace: Path, base_env: dict[str, str]) -> RunAction:
             "server_url": "https://github.example",
             "api_url": "http://127.0.0.1:9/api/v3",
             "repository": "acme/app",
+            "run_id": "4242",
             "action_path": str(ROOT),
             "workspace": str(workspace),
         }
@@ -96,6 +97,8 @@ def test_push_sets_outputs_and_summary(run: RunAction, remote: Remote) -> None:
         '    newTag: "1.5.0"  # bumped by CI\n'
     )
     assert "image: ghcr.io/acme/api:1.5.0\n" in remote.show("apps/api/base/deployment.yaml")
+    # the commit's trailers name the workflow run that made it
+    assert "Image-Updater-Run: https://github.example/acme/app/actions/runs/4242\n" in remote.log()
 
     summary = result.summary
     assert "gitops-updater set-image (push)" in summary

@@ -42,6 +42,7 @@ def predefined(project_dir: Path, source: str = "push") -> dict[str, str]:
         "CI_DEFAULT_BRANCH": "main",
         "CI_PIPELINE_SOURCE": source,
         "CI_JOB_TOKEN": JOB_TOKEN,
+        "CI_JOB_URL": "https://gitlab.example/acme/api/-/jobs/77",
     }
 
 
@@ -159,6 +160,7 @@ def test_update_job_pushes_and_writes_the_dotenv_report(
     report = json.loads((project_dir / report_path).read_text())
     assert report["delivery"]["commit_sha"] == remote.head()
     assert f"ghcr.io/acme/api:1.4.0 -> ghcr.io/acme/api:{SHA}" in result.stdout
+    assert "Image-Updater-Run: https://gitlab.example/acme/api/-/jobs/77\n" in remote.log()
     for text in (
         result.stdout,
         result.stderr,

@@ -11,6 +11,7 @@ import pytest
 from tests.delivery import schemas
 from tests.delivery.conftest import TOKEN, Remote, git, kustomization, run_updater
 from tests.delivery.fakeforge import FakeForgeServer, Recorded
+from updater.trailers import ImageChange, parse_trailers
 
 pytestmark = pytest.mark.forge
 
@@ -120,6 +121,9 @@ def test_github_opens_a_pull_request(github: FakeForgeServer, remote: Remote) ->
     assert remote.log(BRANCH)[1:] == main
     assert delivery["commit_sha"] == remote.branches()[BRANCH]
     assert 'newTag: "1.1.0"' in remote.show(PROD, BRANCH)
+    trailers = parse_trailers(remote.message(BRANCH))  # the bot branch's commit has them too
+    assert trailers is not None and trailers.trigger == "set-image" and trailers.run
+    assert ImageChange("ghcr.io/acme/api", "1.0.0", "1.1.0", PROD, 7) in trailers.changes
 
     assert summary(github.requests) == [
         "GET /repos/acme/config",
