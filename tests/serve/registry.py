@@ -78,7 +78,9 @@ class Layout:
         (self.path / "blobs" / "sha256" / digest).write_bytes(data)
         return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
 
-    def image(self, salt: str, platform: str = "linux/amd64", created: str | None = None) -> dict[str, object]:
+    def image(
+        self, salt: str, platform: str = "linux/amd64", created: str | None = None
+    ) -> dict[str, object]:
         os_name, arch = platform.split("/")[:2]
         when = created or "2024-01-01T00:00:00Z"
         config = json.dumps(

@@ -169,9 +169,7 @@ def test_min_age_schedules_the_event(stack: Stack) -> None:
     with running(server):
         server.start()
         stack.registry.push_image("acme/api", "1.6.0", created=now_iso(), salt="young")
-        waiting = poll_until(
-            lambda: server.state()["waiting"], "the event to wait for its min-age"
-        )
+        waiting = poll_until(lambda: server.state()["waiting"], "the event to wait for its min-age")
         assert "min-age has not passed" in waiting[0]["reason"]
         assert len(stack.remote.log()) == 1  # not before it is due
         assert "updater_queue_depth 1.0" in server.metrics()
