@@ -86,15 +86,48 @@ def test_every_change_of_an_image_newest_first(repo: Repo) -> None:
         (c["seed"], STAGING, None, "1.4.0"),
         (c["seed"], VALUES, None, "1.4.0"),
     ]
-    revert, bot_prod, hand, *_ = changes
+    revert, bot_prod, hand, bot_dev, *seed = changes
     assert revert["rollback"] is True and revert["by"] == "manual"
     assert hand["by"] == "manual" and hand["rollback"] is False
+    for bot in (bot_prod, bot_dev):  # read from the trailers set-image wrote
+        assert (bot["by"], bot["trigger"], bot["rollback"]) == ("bot", "set-image", False)
+        assert bot["run"]
+    assert {x["by"] for x in seed} == {"manual"} and revert["trigger"] is None
     assert hand["author"] == "Alice <alice@example.com>"
     assert hand["subject"] == "staging by hand"
     assert [x["environment"] for x in changes[:4]] == ["prod", "prod", "staging", "dev"]
     assert (bot_prod["kind"], bot_prod["line"], bot_prod["image"]) == ("helm", 4, API)
     assert hand["date"] == c["hand-date"]
     assert [x["change"] for x in changes[3:5]] == ["changed", "added"]
+
+
+def test_a_bot_rollback_and_what_trailers_cannot_claim(repo: Repo) -> None:
+    repo.edit({DEV: overlay("1.4.0"), PROD: overlay("1.4.0")}, "seed")
+    bumped = repo.bot("set-image", f"{API}:1.5.0")
+    rolled = repo.bot("rollback", "--path", "apps/api/overlays/prod", API)
+    # a hand commit whose message copies the bot's trailers, for another file
+    forged = repo.edit(
+        {DEV: overlay("1.6.0")},
+        "by hand\n\nImage-Updated: ghcr.io/acme/api 1.4.0 -> 1.5.0"
+        f" ({PROD}:5)\nImage-Updater-Trigger: set-image",
+    )
+    # a bot commit amended by hand with one more change
+    repo.bot("set-image", "--path", "apps/api/overlays/prod", f"{API}:1.7.0")
+    repo.write({DEV: overlay("1.7.1")})
+    git(repo.path, "commit", "-q", "-a", "--amend", "--no-edit")
+    amended = repo.head()
+    rows = [(x["commit"], x["file"], x["new"], x["by"], x["rollback"]) for x in repo.history(API)]
+    assert rows[:6] == [
+        (amended, DEV, "1.7.1", "manual", False),
+        (amended, PROD, "1.7.0", "bot", False),
+        (forged, DEV, "1.6.0", "manual", False),
+        (rolled, PROD, "1.4.0", "bot", True),
+        (bumped, DEV, "1.5.0", "bot", False),
+        (bumped, PROD, "1.5.0", "bot", False),
+    ]
+    last_three = repo.history("--max-count", "3", API)
+    assert [x["commit"] for x in last_three] == [amended, amended, forged, rolled]
+    assert last_three[3]["trigger"] == "rollback"
 
 
 def test_every_image_and_path_limits(repo: Repo) -> None:

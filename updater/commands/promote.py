@@ -270,8 +270,10 @@ class Promoter:
                     note.verdict = HELD
                     note.reason = f"{ref.file}: {hold.describe()} (hold at line {hold.line})"
                     return []
+        from updater.history.versions import version_text
+
         soaked, came, why = _soaked(
-            self.root, key, versions[0], self.source_paths, self.target, self.source
+            self.root, key, version_text(tag, digest), self.source_paths, self.target, self.source
         )
         if came is not None:
             note.soaked = _duration(_age(came))

@@ -1,12 +1,18 @@
 """Who made a commit's changes: the bot (its trailers say so, with the trigger and the
-run) or a person; and whether the commit was a rollback."""
+run: see docs/trailers.md) or a person; and whether the commit was a rollback.
+
+Versions always come from the commit's diff: trailers are text anyone can write, so they
+attribute a change the commit really made (same file, same repository) and never add
+one. A change in a bot commit that its trailers do not name (an amended or squashed
+commit) is a manual one.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from updater.history.model import MANUAL
+from updater.trailers import ImageChange, parse_trailers, parse_trigger
 
 # ``git revert`` writes this line; a revert undoes a change, whoever made it.
 _REVERT = re.compile(r"^This reverts commit [0-9a-f]{7,64}\b", re.MULTILINE)
@@ -14,11 +20,25 @@ _REVERT = re.compile(r"^This reverts commit [0-9a-f]{7,64}\b", re.MULTILINE)
 
 @dataclass(frozen=True)
 class Attribution:
-    by: str
+    changes: tuple[ImageChange, ...] = ()  # what the bot's trailers say it changed
     trigger: str | None = None
     run: str | None = None
     rollback: bool = False
 
+    def by_bot(self, file: str, names: frozenset[str]) -> bool:
+        """Whether the trailers name a change of one of ``names`` in ``file``."""
+        return any(c.file == file and c.repository in names for c in self.changes)
+
 
 def attribute(message: str) -> Attribution:
-    return Attribution(by=MANUAL, rollback=bool(_REVERT.search(message)))
+    reverted = bool(_REVERT.search(message))
+    trailers = parse_trailers(message)
+    if trailers is None:
+        return Attribution(rollback=reverted)
+    command = parse_trigger(trailers.trigger)
+    return Attribution(
+        changes=trailers.changes,
+        trigger=trailers.trigger or None,
+        run=trailers.run or None,
+        rollback=reverted or (command is not None and command.command == "rollback"),
+    )

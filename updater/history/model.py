@@ -27,7 +27,7 @@ class Entry:
     kind: str  # kustomize | helm | manifest | argocd | compose | marker
     image: str  # normalised repository
     name: str  # as the file spells it
-    old: str | None  # TAG, @DIGEST or TAG@DIGEST before; None: added
+    old: str | None  # TAG, DIGEST or TAG@DIGEST before; None: added
     new: str | None  # after; None: removed
     by: str  # bot | manual
     trigger: str | None = None  # the bot's Image-Updater-Trigger, for bot commits

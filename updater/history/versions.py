@@ -18,7 +18,6 @@ from updater.edit.scan import (
 )
 from updater.edit.site import Site
 from updater.errors import EditError
-from updater.reference import format_reference
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,9 @@ class Found:
 
 
 def version_text(tag: str | None, digest: str | None) -> str:
-    """TAG, @DIGEST or TAG@DIGEST (as ``--to`` takes them); "" for neither."""
-    return format_reference("", tag, digest).lstrip(":")
+    """TAG, DIGEST or TAG@DIGEST, as the trailers and ``rollback --to`` spell a version;
+    "" for neither."""
+    return f"{tag}@{digest}" if tag and digest else tag or digest or ""
 
 
 def is_config_file(path: str) -> bool:

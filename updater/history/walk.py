@@ -24,7 +24,7 @@ from pathlib import Path
 
 from updater.environments import Environment
 from updater.history.attribution import Attribution, attribute
-from updater.history.model import MANUAL, Entry, History
+from updater.history.model import BOT, MANUAL, Entry, History
 from updater.history.repo import Commit, FileChange, HistoryRepo
 from updater.history.versions import Found, is_config_file, references
 from updater.report import one_line
@@ -321,6 +321,8 @@ class Walker:
         assert shown is not None
         file = (change.new_path if after is not None else change.old_path) or ""
         repository = self.query.repository or shown.repository
+        names = shown.answers_to | (before.answers_to if before is not None else frozenset())
+        bot = who.by_bot(file, names)
         return Entry(
             commit=commit.sha,
             date=commit.date,
@@ -334,9 +336,9 @@ class Walker:
             name=shown.name,
             old=before.version if before is not None else None,
             new=after.version if after is not None else None,
-            by=who.by if who.by else MANUAL,
-            trigger=who.trigger,
-            run=who.run,
+            by=BOT if bot else MANUAL,
+            trigger=who.trigger if bot else None,
+            run=who.run if bot else None,
             rollback=who.rollback,
             environment=environment_of(file, self.query.environments),
             renamed_from=change.old_path
