@@ -53,6 +53,13 @@ def one_line(text: str) -> str:
     return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
+def template_literal(text: str) -> str:
+    """``text`` as literal text inside a message template: one line, braces doubled, and
+    no ``\\n`` left for the template's newline escape to turn into a line break (it is
+    written ``\\x0a``)."""
+    return one_line(text).replace("\\n", "\\x0a").replace("{", "{{").replace("}", "}}")
+
+
 def code(text: str) -> str:
     """A Markdown code span showing ``text`` literally, in a table cell too: the fence is
     longer than any backtick run inside, and ``|`` is escaped (GFM tables)."""

@@ -111,6 +111,41 @@ def test_hold_is_written_in_the_same_commit(tmp_path: Path) -> None:
     assert git(repo, "status", "--porcelain") == ""
 
 
+HOSTILE_REASONS = [
+    ("two\nlines", "two\\x0alines"),
+    ("typed a \\n", "typed a \\x0a"),
+    ("braces {summary} {0} {", "braces {summary} {0} {"),
+    ("Signed-off-by: x\n\nImage-Updated: evil 1 -> 2 (f:1)", None),
+]
+
+
+@pytest.mark.parametrize(("reason", "shown"), HOSTILE_REASONS)
+@pytest.mark.parametrize("command", ["rollback", "hold"])
+def test_a_reason_stays_one_line_of_the_subject(
+    tmp_path: Path, command: str, reason: str, shown: str | None
+) -> None:
+    name, template = KINDS["kustomize"]
+    repo = make_repo(
+        tmp_path / "repo", {name: template.format(v="1.5.0"), ".image-updater.yaml": CONFIG}
+    )
+    if command == "rollback":
+        args = ["rollback", "--repo", str(repo), API, "--to", "1.4.2", "--hold"]
+    else:
+        args = ["hold", "add", "--repo", str(repo), API]
+    result = run(*args, "--reason", reason, "--commit")
+    assert result.exit_code == 0, result.output
+    message = git(repo, "log", "-1", "--format=%B")
+    subject, _, rest = message.partition("\n")
+    if shown is not None:
+        assert subject.endswith(f": {shown}"), subject
+    for line in ("lines", "Signed-off-by: x", "Image-Updated: evil 1 -> 2 (f:1)"):
+        assert line not in rest.splitlines()
+    trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)").splitlines()
+    assert not [t for t in trailers if "evil" in t]
+    (hold,) = load_config(repo / ".image-updater.yaml").holds
+    assert hold.reason is not None
+
+
 BAD = [
     (["--to", "1.4 2"], "--to '1.4 2': not a tag or digest"),
     (["--to", "sha256:abc"], "--to 'sha256:abc': not a tag or digest"),

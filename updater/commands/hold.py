@@ -20,7 +20,7 @@ from updater.hold_edit import add_hold, checked, remove_holds
 from updater.holds import Hold, now_text
 from updater.policy import InvalidConstraint, parse_constraint
 from updater.reference import InvalidReference, familiar_name, parse
-from updater.report import one_line
+from updater.report import one_line, template_literal
 from updater.trailers import Trigger, trigger
 
 HOLD_MODES = ("dry-run", "write", "commit", "push")
@@ -153,7 +153,7 @@ def _delivered(
     """Deliver the config edit; ``paths``: what a sparse clone needs (() for all)."""
     if request.mode not in HOLD_MODES:
         raise UsageError(f"--{request.mode}: hold takes --dry-run, --write, --commit or --push")
-    options = {"message": subject.replace("{", "{{").replace("}", "}}"), **request.delivery}
+    options = {"message": template_literal(subject), **request.delivery}
     result = deliver(
         DeliveryRequest(
             repo=request.repo, mode=request.mode, paths=paths, options=options, trigger=why
@@ -199,7 +199,7 @@ def add(request: HoldRequest) -> int:
     where = f" in {', '.join(request.paths)}" if request.paths else ""
     subject = f"Hold {familiar_name(repository)}{where}"
     if request.reason:
-        subject += f": {one_line(request.reason)}"
+        subject += f": {request.reason}"
     # --at's default is found by scanning the held paths: a sparse clone must hold them
     needed = (DEFAULT_NAME, *request.paths) if request.paths else ()
     why = trigger("hold add", ("image", repository))

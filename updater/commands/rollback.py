@@ -24,7 +24,7 @@ from updater.deliver import DeliveryRequest, deliver
 from updater.edit.model import Plan
 from updater.errors import EditError, UsageError
 from updater.reference import Change, InvalidReference, familiar_name, parse
-from updater.report import one_line
+from updater.report import template_literal
 from updater.trailers import trigger
 
 DEFAULT_MESSAGE = "Roll back {summary}{why}\n\n{{details}}"
@@ -152,8 +152,7 @@ def run(request: RollbackRequest) -> int:
     repository = _check(request)
     spelled = parse(request.image).name
     options = dict(request.delivery)
-    why = f": {one_line(request.reason)}" if request.reason else ""
-    why = why.replace("{", "{{{{").replace("}", "}}}}")
+    why = f": {template_literal(request.reason)}" if request.reason else ""
     options.setdefault("message", DEFAULT_MESSAGE.format(summary="{summary}", why=why))
     paths = request.paths
     if request.hold and paths:  # a sparse clone must hold the config too
