@@ -204,6 +204,8 @@ class Change:
     only (an entry renaming ``foo`` to OLD keeps deploying what it deployed).
     ``keep_tag``/``keep_digest``/``keep_name``: the ``*`` parts of that grammar.
     ``only_marked``: touch only fields marked for one of ``aliases`` (Flux's rule).
+    ``paths``: the files and directories the change may touch (none: whatever the plan
+    searches), so that one plan serves changes restricted to different paths.
     """
 
     repository: str
@@ -217,6 +219,7 @@ class Change:
     keep_digest: bool = False
     keep_name: bool = False
     only_marked: bool = False
+    paths: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.by_name:

@@ -8,11 +8,9 @@ planned and delivered, and the run then exits non-zero naming every failure.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +27,7 @@ from updater.config import (
     load_config,
 )
 from updater.deliver import DeliveryRequest, DeliveryResult, deliver
-from updater.edit.model import FileEdit, Plan, Record
+from updater.edit.model import Plan, Record
 from updater.edit.planner import plan
 from updater.errors import NoMatchError, UpdaterError, UsageError
 from updater.holds import HELD, HOLD_ENDED, Hold, holding
@@ -92,6 +90,7 @@ class Lookup:
             digest=self.digest,
             aliases=self.image.aliases,
             only_marked=self.image.only_marked,
+            paths=self.image.paths,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -166,71 +165,6 @@ def look_up_all(
         return [look_up(client, images[0], now)]
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(images)))) as pool:
         return list(pool.map(lambda image: look_up(client, image, now), images))
-
-
-def _write_edits(root: Path, edits: Sequence[FileEdit]) -> None:
-    for edit in edits:
-        with open(root / edit.path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(edit.new_text)
-
-
-def plan_groups(
-    root: Path,
-    groups: Sequence[tuple[tuple[str, ...], list[Change]]],
-    resolve: Any,
-) -> Plan:
-    """Plan changes that have different ``paths`` restrictions, one group at a time.
-
-    Groups may touch the same file (``paths: [deploy/prod]`` beside an image allowed
-    everywhere), so later groups are planned on a scratch copy holding the earlier
-    groups' results, and each file's edits are folded into one: the original text,
-    the final text and every group's records.
-    """
-    if len(groups) == 1:
-        paths, changes = groups[0]
-        return plan(root, changes, paths=paths, resolve_digest=resolve)
-    scratch: tempfile.TemporaryDirectory[str] | None = None
-    work = root
-    originals: dict[str, str] = {}
-    finals: dict[str, str] = {}
-    records: dict[str, list[Record]] = {}
-    unmatched: list[Change] = []
-    up_to_date: list[Change] = []
-    skipped: list[str] = []
-    try:
-        for number, (paths, changes) in enumerate(groups):
-            step = plan(work, changes, paths=paths, resolve_digest=resolve)
-            unmatched += step.unmatched
-            up_to_date += step.up_to_date
-            skipped += [s for s in step.skipped if s not in skipped]
-            for edit in step.edits:
-                originals.setdefault(edit.path, edit.old_text)
-                finals[edit.path] = edit.new_text
-                records.setdefault(edit.path, []).extend(edit.records)
-            if step.edits and number + 1 < len(groups):
-                if scratch is None:
-                    scratch = tempfile.TemporaryDirectory(prefix="updater-poll-")
-                    work = Path(scratch.name) / "repo"
-                    shutil.copytree(
-                        root, work, symlinks=True, ignore=shutil.ignore_patterns(".git")
-                    )
-                _write_edits(work, step.edits)
-    finally:
-        if scratch is not None:
-            scratch.cleanup()
-    edits = tuple(
-        FileEdit(path, originals[path], finals[path], tuple(records[path]))
-        for path in sorted(finals)
-        if finals[path] != originals[path]
-    )
-    return Plan(
-        root=root,
-        changes=tuple(c for _, changes in groups for c in changes),
-        edits=edits,
-        unmatched=tuple(unmatched),
-        up_to_date=tuple(up_to_date),
-        skipped=tuple(skipped),
-    )
 
 
 def _under(file: str, paths: Sequence[str]) -> bool:
@@ -322,13 +256,13 @@ def make_planner(
     allow_downgrade: bool = False,
     holds: Sequence[Hold] = (),
 ) -> Any:
-    by_paths: dict[tuple[str, ...], list[Change]] = {}
+    changes: list[Change] = []
     owner: dict[int, Lookup] = {}  # by id: two entries may want equal changes
     platforms = {lookup.image.repository: lookup.image.platform for lookup in lookups}
     for lookup in lookups:
         change = lookup.change
         if change is not None:
-            by_paths.setdefault(lookup.image.paths, []).append(change)
+            changes.append(change)
             owner[id(change)] = lookup
 
     def resolve(repository: str, tag: str) -> str:
@@ -336,8 +270,7 @@ def make_planner(
         return client.digest(repository, tag, platform=platforms.get(repository))
 
     def make_plan(root: Path) -> Plan:
-        first = list(by_paths.items())
-        result = plan_locating_digests(lambda r: plan_groups(root, first, r), resolve)
+        result = plan_locating_digests(lambda r: plan(root, changes, resolve_digest=r), resolve)
         for lookup in owner.values():
             lookup.current = []
             lookup.error = None
@@ -362,20 +295,16 @@ def make_planner(
         if not held:
             return result
         # Plan again without the references left alone: the changes of those images go
-        # only to the files where every reference of theirs may move, one group each (a
-        # file named as a path may gain entries for the images of its group).
-        groups: list[tuple[tuple[str, ...], list[Change]]] = []
-        for paths, changes in by_paths.items():
-            free = [change for change in changes if id(change) not in held]
-            if free:
-                groups.append((paths, free))
-        for changes in by_paths.values():
-            for change in changes:
-                if held.get(id(change)):
-                    groups.append((held[id(change)], [change]))
-        if not groups:
+        # only to the files where every reference of theirs may move (a file named as a
+        # path may gain entries for the images of its group).
+        again = [
+            change if id(change) not in held else replace(change, paths=held[id(change)])
+            for change in changes
+            if held.get(id(change), True)
+        ]
+        if not again:
             return Plan(root=root, changes=(), skipped=result.skipped)
-        return plan_locating_digests(lambda r: plan_groups(root, groups, r), resolve)
+        return plan_locating_digests(lambda r: plan(root, again, resolve_digest=r), resolve)
 
     return make_plan
 

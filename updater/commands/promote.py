@@ -22,9 +22,9 @@ import click
 
 from updater.commands.digests import plan_locating_digests
 from updater.commands.hold import repository_of
-from updater.commands.poll import plan_groups
 from updater.config import DEFAULT_NAME, PollConfig, confirmed_delivery, load_config
 from updater.edit.model import Plan, Reference
+from updater.edit.planner import plan
 from updater.environments import Environment, expand
 from updater.errors import NoMatchError, UsageError
 from updater.history import Entry
@@ -227,20 +227,22 @@ class Promoter:
             )
         source, target = _keyed(root, source_paths), _keyed(root, target_paths)
         self.holds = self._holds(root)
-        groups: list[tuple[tuple[str, ...], list[Change]]] = []
+        changes: list[Change] = []
         for key in sorted(set(source) & set(target)):
             if self.wanted and key not in self.wanted:
                 continue
-            groups += self._promote(key, source[key], target[key])
-        if not groups:
+            changes += self._promote(key, source[key], target[key])
+        if not changes:
             return Plan(root=root, changes=())
         return plan_locating_digests(
-            lambda resolve: plan_groups(root, groups, resolve), resolve_from_registry
+            lambda resolve: plan(root, changes, resolve_digest=resolve), resolve_from_registry
         )
 
     def _promote(
         self, key: str, sources: list[Reference], targets: list[Reference]
-    ) -> list[tuple[tuple[str, ...], list[Change]]]:
+    ) -> list[Change]:
+        """The changes that promote one image: one per spelling and form (pinned or not),
+        each restricted to the target files that hold that form."""
         versions = sorted({_version(r.tag, r.digest) for r in sources})
         now = sorted({_version(r.tag, r.digest) for r in targets})
         first = sources[0]
@@ -295,7 +297,7 @@ class Promoter:
         for ref in moving:
             pinned = ref.digest is not None or tag is None
             by_form.setdefault((ref.repository or key, pinned), []).append(ref.file)
-        groups = []
+        changes = []
         for (repository, pinned), files in by_form.items():
             spelled = next(r.name for r in moving if r.repository == repository)
             change = Change(
@@ -303,9 +305,10 @@ class Promoter:
                 spelled=spelled,
                 tag=tag,
                 digest=digest if pinned else None,
+                paths=tuple(dict.fromkeys(files)),
             )
-            groups.append((tuple(dict.fromkeys(files)), [change]))
-        return groups
+            changes.append(change)
+        return changes
 
 
 def _environments(request: PromoteRequest, config: PollConfig | None) -> tuple[Any, Any]:

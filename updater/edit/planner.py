@@ -116,31 +116,84 @@ def plan(
     paths: Sequence[str] = (),
     resolve_digest: ResolveDigest | None = None,
 ) -> Plan:
+    """Plan ``changes`` under ``root``. Each change touches only the files under its own
+    ``Change.paths``; a change without them takes ``paths``, and with neither, any file.
+    Every file is read and edited once, for all the changes that may touch it."""
     with gc_paused():
-        return _plan(root, changes, paths, resolve_digest)
+        return _plan(root, changes, tuple(paths), resolve_digest)
+
+
+@dataclass
+class _Scope:
+    """One file, and the changes that may touch it: per restriction it was found under,
+    the candidate as that walk saw it (named by a path or not) and that group's changes."""
+
+    found: list[tuple[Candidate, list[Change]]]
+
+    @property
+    def candidate(self) -> Candidate:
+        return self.found[0][0]
+
+    @property
+    def changes(self) -> list[Change]:
+        return [change for _, group in self.found for change in group]
+
+    def gaining(self) -> list[Change]:
+        """The changes this file may gain a new entry for: those of the walks that named
+        it as a kustomization or an Argo CD override file (see ``_gains_entries``)."""
+        return [change for c, group in self.found if _gains_entries(c) for change in group]
+
+
+def _gains_entries(candidate: Candidate) -> bool:
+    # Named with --path, a kustomization or an Argo CD override file gains entries for
+    # images it does not list, as kustomize and Argo CD Image Updater's write-back do.
+    return candidate.explicit and (
+        kustomize.is_kustomization(candidate.name) or _override_gains(candidate)
+    )
+
+
+def _scopes(
+    root: Path, changes: Sequence[Change], paths: tuple[str, ...], not_read: list[Skipped]
+) -> list[_Scope]:
+    """Every candidate file once, with the changes whose paths reach it, in the walk's
+    order (sorted by path when several restrictions are walked)."""
+    groups: dict[tuple[str, ...], list[Change]] = {}
+    for change in changes:
+        groups.setdefault(change.paths or paths, []).append(change)
+    if not groups:
+        groups[paths] = []
+    scopes: dict[str, _Scope] = {}
+    passed_over: dict[Skipped, None] = {}
+    for restriction, group in groups.items():
+        walked: list[Skipped] = []
+        for candidate in candidates(root, restriction, walked):
+            scope = scopes.setdefault(candidate.relative, _Scope([]))
+            scope.found.append((candidate, group))
+        passed_over.update(dict.fromkeys(walked))
+    not_read.extend(passed_over)
+    if len(groups) == 1:
+        return list(scopes.values())
+    return [scopes[relative] for relative in sorted(scopes)]
 
 
 def _plan(
     root: Path,
     changes: Sequence[Change],
-    paths: Sequence[str],
+    paths: tuple[str, ...],
     resolve_digest: ResolveDigest | None,
 ) -> Plan:
-    wanted = needles(changes)
     matched: set[Change] = set()
     changed: set[Change] = set()
     edits: list[FileEdit] = []
     skipped: list[str] = []
     not_read: list[Skipped] = []
     limit = max_file_size()
-    for candidate in candidates(root, paths, not_read):
-        # Named with --path, a kustomization or an Argo CD override file gains entries for
-        # images it does not list, as kustomize and Argo CD Image Updater's write-back do.
-        add_entry = candidate.explicit and (
-            kustomize.is_kustomization(candidate.name) or _override_gains(candidate)
-        )
-        raw = _read(candidate, limit, () if add_entry else wanted, skipped)
-        if raw is None or (not add_entry and not any(word in raw for word in wanted)):
+    for scope in _scopes(root, changes, paths, not_read):
+        candidate, here = scope.candidate, scope.changes
+        gaining = scope.gaining()
+        wanted = needles(here)
+        raw = _read(candidate, limit, () if gaining else wanted, skipped)
+        if raw is None or (not gaining and not any(word in raw for word in wanted)):
             continue
         document = read_document(candidate, raw)
         if isinstance(document, Skipped):
@@ -153,25 +206,24 @@ def _plan(
             if isinstance(item, Skipped):
                 skipped.append(f"{item.file}:{item.line}: {item.reason}: {item.value}")
                 continue
-            for change in changes:
+            for change in here:
                 if item.answers_to(change):
                     matched.add(change)
                     if _plan_site(file_plan, _held(item, change, owners), change, resolve_digest):
                         changed.add(change)
-        if add_entry:
-            missing = [
-                change
-                for change in changes
-                if not change.only_marked
-                and not any(isinstance(s, Site) and s.answers_to(change) for s in found)
-            ]
-            if missing:
-                if kustomize.is_kustomization(candidate.name):
-                    _add_kustomize_entries(file_plan, missing)
-                else:
-                    _add_argocd_entries(file_plan, missing, os.path.dirname(candidate.path))
-                matched.update(missing)
-                changed.update(missing)
+        missing = [
+            change
+            for change in gaining
+            if not change.only_marked
+            and not any(isinstance(s, Site) and s.answers_to(change) for s in found)
+        ]
+        if missing:
+            if kustomize.is_kustomization(candidate.name):
+                _add_kustomize_entries(file_plan, missing)
+            else:
+                _add_argocd_entries(file_plan, missing, os.path.dirname(candidate.path))
+            matched.update(missing)
+            changed.update(missing)
         edit = _finish(file_plan)
         if edit is not None:
             edits.append(edit)
