@@ -29,7 +29,8 @@ RUN set -eu; \
       target=/src; \
     fi; \
     python3 -m venv /opt/gitops-updater; \
-    /opt/gitops-updater/bin/python -m pip install --quiet "$target"; \
+    # with the serve extra: the image runs the webhook receiver too (examples/serve)
+    /opt/gitops-updater/bin/python -m pip install --quiet "$target[serve]"; \
     installed=$(/opt/gitops-updater/bin/python -c 'import updater; print(updater.__version__)'); \
     [ "$installed" = "$VERSION" ] || { echo "installed $installed but VERSION=$VERSION" >&2; exit 1; }; \
     # The bot needs no installer at run time: pip and setuptools are ~15 MB of it.

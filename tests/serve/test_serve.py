@@ -152,19 +152,32 @@ def test_duplicates_by_event_id_and_content(server: Server, remote: Remote) -> N
     assert server.state()["counts"]["duplicate"] == 2
 
 
-def test_sigterm_exits_cleanly_and_keeps_the_queue(tmp_path: Path, remote: Remote) -> None:
+def test_sigterm_delivers_the_open_window_and_exits_0(tmp_path: Path, remote: Remote) -> None:
     config = write_config(tmp_path, SEMVER, "  debounce: 1h\n")
     server = Server(tmp_path, config, remote.url)
     with running(server):
         server.start()
         server.push_event(f"{IMAGE}:1.2.0")
         assert server.stop() == 0
-    assert server.state()["counts"]["queued"] == 1
-    assert [line["kind"] for line in server.logs()][-1] == "stop"
+    assert len(remote.log()) == 2 and tag_on_remote(remote) == "1.2.0"
+    assert server.state()["counts"]["delivered"] == 1
+    kinds = [line["kind"] for line in server.logs()]
+    assert kinds[-1] == "stop" and "flush" in kinds
+
+
+def test_status_after_sigkill_shows_the_queue(tmp_path: Path, remote: Remote) -> None:
+    config = write_config(tmp_path, SEMVER, "  debounce: 1h\n")
+    server = Server(tmp_path, config, remote.url)
+    with running(server):
+        server.start()
+        server.push_event(f"{IMAGE}:1.2.0")
+        server.kill()
     status = server.status()
-    assert status.returncode == 0 and "queued 1" in status.stdout
-    assert f'"{IMAGE.split("/", 1)[0]}' not in status.stdout  # shown as the event named it
-    assert '"acme/api:1.2.0"' in status.stdout or "acme/api:1.2.0" in status.stdout
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("queued 1 waiting 0 delivered 0")
+    assert '#1 generic "registry.acme.test/acme/api:1.2.0"' in status.stdout
+    assert server.state()["counts"]["queued"] == 1
+    assert len(remote.log()) == 1
 
 
 def test_bad_webhooks_config_is_one_line_naming_the_line(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def test_a_burst_of_tags_gives_one_commit_with_the_best(stack: Stack) -> None:
         for number, tag in enumerate(tags):
             stack.registry.push_image("acme/api", tag, salt=f"burst{number}")
         poll_until(lambda: server.state()["counts"]["queued"] == 20, "twenty queued")
-        assert server.stop() == 0
+        server.kill()  # SIGTERM would deliver the open window at once
         server.extra = ["--debounce", "0"]
         server.start()
         poll_until(lambda: len(stack.remote.log()) == 2, "the commit")

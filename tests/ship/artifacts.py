@@ -162,8 +162,9 @@ def project_wheel() -> Path:
 
 
 def dependencies() -> list[str]:
+    """The run-time dependencies of the image: the project's and its ``serve`` extra's."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return sorted(project["dependencies"])
+    return sorted([*project["dependencies"], *project["optional-dependencies"]["serve"]])
 
 
 def dependency_wheelhouse() -> Path:

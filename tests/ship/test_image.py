@@ -91,6 +91,15 @@ def test_no_installer_no_build_tools_no_caches(image: BuiltImage) -> None:
     assert [line for line in out if line] == [str(USER), "bot-importable", "git-present"]
 
 
+def test_carries_the_serve_extra(image: BuiltImage) -> None:
+    """examples/serve runs ``updater serve`` from this image: the web stack is in it."""
+    script = "python -c 'import starlette, uvicorn, prometheus_client' && echo serve-stack"
+    assert run_image(image, "-c", script, entrypoint="sh").stdout.split() == ["serve-stack"]
+    done = run_image(image, "serve", "--status", "--state-dir", "/tmp/none", ok=False)
+    assert done.returncode == 2
+    assert "no events.sqlite here" in done.stderr
+
+
 def test_scans_the_mounted_example_repo(image: BuiltImage) -> None:
     volume = f"{ROOT / 'examples' / 'config-repo'}:/repo:ro"
     done = run_image(image, "scan", "--repo", "/repo", "--json", volumes=(volume,))

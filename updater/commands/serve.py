@@ -161,10 +161,8 @@ def run(request: ServeRequest) -> int:
 def _check_ready(
     readiness: Readiness, repo: str, mode: str, options: dict[str, Any], log: Any
 ) -> None:
-    from updater import deadline
     from updater.serve.reach import check_repo
 
-    deadline.start(None)
     try:
         check_repo(repo, mode, options)
     except UpdaterError as error:

@@ -31,8 +31,9 @@ def _when(seconds: float | None) -> str:
 
 
 def _line(row: Stored) -> str:
+    name = f"{row.host}/{row.repository}" if row.host else row.repository
     ref = (
-        row.repository
+        name
         + (f":{row.tag}" if row.tag else "")
         + (f"@{row.digest}" if row.digest else "")
     )

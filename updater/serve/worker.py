@@ -101,6 +101,16 @@ class Worker:
                 finally:
                     self.busy.clear()
             self._prune(now)
+        self._flush()
+
+    def _flush(self) -> None:
+        """On the way out, deliver what only waits for its debounce window: a replica
+        whose state dir goes with its pod (an emptyDir) leaves nothing behind that a
+        batch could have carried. Events waiting for min-age or a retry stay stored."""
+        batch = self.store.take(self.clock())
+        if batch:
+            self.log("flush", events=[event.seq for event in batch])
+            self.handle(batch)
 
     def halt(self) -> None:
         self.stop.set()
