@@ -87,7 +87,7 @@ def check_webhooks(c: _Checker, data: Any) -> WebhookSettings:
     line = c.value_line(data, "webhooks")
     value = data["webhooks"]
     if value is None:
-        return WebhookSettings(line=line)
+        return WebhookSettings(line=c.key_line(data, "webhooks"))
     entry = c.mapping(value, line, "webhooks", WEBHOOK_KEYS)
 
     def env_name(mapping: Any, key: str, path: str) -> str:
@@ -165,5 +165,5 @@ def check_webhooks(c: _Checker, data: Any) -> WebhookSettings:
         retries=retries,
         retry_backoff=duration("retry-backoff", WebhookSettings.retry_backoff),
         host_aliases=aliases,
-        line=line,
+        line=c.key_line(data, "webhooks"),
     )

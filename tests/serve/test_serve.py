@@ -197,3 +197,16 @@ def test_bad_webhooks_config_is_one_line_naming_the_line(tmp_path: Path) -> None
     ]
     assert not (tmp_path / "s").exists()
     assert SECRET not in done.stderr
+
+
+def test_without_a_mode_it_logs_the_diff_and_writes_nothing(tmp_path: Path, remote: Remote) -> None:
+    config = write_config(tmp_path, SEMVER, "  debounce: 0s\n")
+    server = Server(tmp_path, config, remote.url, mode=())
+    with running(server):
+        server.start()
+        server.push_event(f"{IMAGE}:1.2.0")
+        [delivery] = poll_until(lambda: server.logs("delivery"), "the delivery line")
+    assert delivery["mode"] == "dry-run" and delivery["result"] == "changed"
+    assert '-    newTag: "1.0.0"\n+    newTag: "1.2.0"' in delivery["diff"]
+    assert "commit" not in delivery
+    assert len(remote.log()) == 1

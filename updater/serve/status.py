@@ -32,11 +32,7 @@ def _when(seconds: float | None) -> str:
 
 def _line(row: Stored) -> str:
     name = f"{row.host}/{row.repository}" if row.host else row.repository
-    ref = (
-        name
-        + (f":{row.tag}" if row.tag else "")
-        + (f"@{row.digest}" if row.digest else "")
-    )
+    ref = name + (f":{row.tag}" if row.tag else "") + (f"@{row.digest}" if row.digest else "")
     due = f" due {_when(row.due)}" if row.state in (QUEUED, WAITING) else ""
     tries = f" tries {row.attempts}" if row.attempts else ""
     why = f": {row.reason}" if row.reason else ""

@@ -30,12 +30,14 @@ from updater.deliver import DeliveryRequest, DeliveryResult, deliver
 from updater.edit.model import Plan
 from updater.errors import UpdaterError
 from updater.holds import HELD, Hold
+from updater.report import render_diff
 from updater.serve.log import Log
 from updater.serve.metrics import Metrics
 from updater.serve.queue import DELIVERED, FAILED, IGNORED, QUEUED, WAITING, Store, Stored
 from updater.serve.triage import SUPERSEDED, Candidate, EventFacts, triage
 
 MAX_PAUSE = 300.0
+UP_TO_DATE = ": already up to date"
 PRUNE_EVERY = 3600.0
 
 
@@ -191,15 +193,17 @@ class Worker:
         done = self.clock()
         changed = result.plan.changed
         sha = result.commit_sha if result.pushed or result.mode == "commit" else None
-        outcome = self._outcomes(candidates, sha)
+        touched = {record.repository for record in result.plan.records}
+        outcome = self._outcomes(candidates, touched)
         moved = [seq for seq, (state, _, _) in outcome.items() if state == DELIVERED]
         events = {e.seq: e for c in candidates for e in c.events}
         for seq, (state, label, reason) in sorted(outcome.items()):
             event = events[seq]
             if state == DELIVERED:
-                self.store.finish([seq], DELIVERED, reason, image=label, commit_sha=sha)
+                mine = sha if not reason.endswith(UP_TO_DATE) else None
+                self.store.finish([seq], DELIVERED, reason, image=label, commit_sha=mine)
                 self.metrics.latency.observe(max(0.0, done - event.received))
-                self.log("event", seq=seq, state=DELIVERED, reason=reason, commit=sha)
+                self.log("event", seq=seq, state=DELIVERED, reason=reason, commit=mine)
             else:
                 self._ignore(event, label, reason)
         self.metrics.deliveries.labels("changed" if changed else "up-to-date").inc()
@@ -218,11 +222,14 @@ class Worker:
                 if c.lookup is not None and c.lookup.choice is not None
             ],
             files=[edit.path for edit in result.plan.edits],
+            diff=render_diff(result.plan) if result.mode == "dry-run" and changed else None,
             latency=max((done - events[s].received for s in moved), default=None),
         )
 
     @staticmethod
-    def _outcomes(candidates: list[Candidate], sha: str | None) -> dict[int, tuple[str, str, str]]:
+    def _outcomes(
+        candidates: list[Candidate], touched: set[str]
+    ) -> dict[int, tuple[str, str, str]]:
         """Per event: (state, image name or ignore label, reason). An event matching
         two image entries (one repository, different paths) counts as delivered when
         either moved."""
@@ -244,7 +251,8 @@ class Worker:
                 verdict = (IGNORED, label, f"{name}: {reasons}")
             else:
                 what = f"{name}:{chosen}" + (f"@{lookup.digest}" if lookup.digest else "")
-                verdict = (DELIVERED, name, what if sha else f"{what}: already up to date")
+                here = candidate.image.repository in touched
+                verdict = (DELIVERED, name, what if here else f"{what}{UP_TO_DATE}")
             for event in candidate.events:
                 mine = verdict
                 if event.tag != chosen:
