@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the table reads best one case a line
 """The ``webhooks:`` section: the documented example, defaults, and bad values as one
 line naming the file, the line and the key."""
 
