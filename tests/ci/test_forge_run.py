@@ -107,7 +107,9 @@ def test_action_opens_one_pull_request_and_reports_it(
     second = run(labels="deploy")
     assert second.status == 0, second.stdout
     assert len(pulls) == 1
-    assert second.outputs["pull-request-url"] in ("", url)
+    assert second.outputs["pull-request-url"] == url  # the same pull request, reported again
+    assert json.loads(second.outputs["report"])["delivery"]["pull_request_action"] == "unchanged"
+    assert second.outputs["commit-sha"] == first.outputs["commit-sha"] == remote.head(pull.head)
     for result in (first, second):
         text = result.stdout + result.summary + json.dumps(result.outputs)
         assert text.count(TOKEN) == text.count(f"::add-mask::{TOKEN}")
