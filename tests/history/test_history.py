@@ -298,3 +298,22 @@ def test_a_url_repo_is_cloned_and_deepened(repo: Repo, tmp_path: Path) -> None:
         c["hand-staging"],
         c["seed"],
     ]
+
+
+def test_a_rename_inside_the_walked_directory_is_followed(repo: Repo) -> None:
+    old = "apps/api/overlays/production/kustomization.yaml"
+    first = repo.edit({DEV: overlay("1.0.0"), old: overlay("1.0.0")}, "seed")
+    bump = repo.edit({old: overlay("1.1.0")}, "bump production")
+    git(repo.path, "mv", "apps/api/overlays/production", "apps/api/overlays/prod")
+    repo.edit({PROD: overlay("1.2.0")}, "rename and bump")  # one commit: git sees R
+    changes = repo.history(API)
+    assert [(x["file"], x["old"], x["new"], x["renamed_from"]) for x in changes] == [
+        (PROD, "1.1.0", "1.2.0", old),
+        (old, "1.0.0", "1.1.0", None),
+        (DEV, None, "1.0.0", None),
+        (old, None, "1.0.0", None),
+    ]
+    assert [x["commit"] for x in changes[1:]] == [bump, first, first]
+    untouched = "apps/api/overlays/dev/other.yaml"  # a file that never named the image
+    repo.edit({untouched: "replicas: 2\n"}, "unrelated")
+    assert len(repo.history(API)) == 4

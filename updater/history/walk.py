@@ -17,6 +17,7 @@ for a caller that stops early (``--max-count``, rollback, soak), else all of it.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -126,20 +127,27 @@ class Walker:
 
     # -- what to walk
 
-    def _pathspec(self) -> list[str] | None:
-        """The paths ``git log`` is limited to (None: everything)."""
+    def _scope(self) -> _Scope | None:
+        """What to walk; None when nothing can hold the image."""
         if self.query.paths:
-            return [p.strip("/") or "." for p in self.query.paths]
+            return _Scope([p.strip("/") or "." for p in self.query.paths], None)
         if self._needle is None:
+            return _Scope(None, None)
+        files = [f for f in self.repo.files_mentioning(self._needle, ()) if is_config_file(f)]
+        if not files:
             return None
-        return [f for f in self.repo.files_mentioning(self._needle, ()) if is_config_file(f)]
+        # One directory costs git's path-limited walk far less than many files (each
+        # tree entry is matched against every pathspec): walk the files' common
+        # directory and keep only those files.
+        common = posixpath.commonpath([posixpath.dirname(f) for f in files])
+        return _Scope([common] if common else None, frozenset(files))
 
     def changes(self) -> Iterator[tuple[Commit, list[Entry]]]:
         head = self.repo.head()
         if head is None:
             return
-        pathspec = self._pathspec()
-        if pathspec == []:
+        scope = self._scope()
+        if scope is None:
             return  # no file of HEAD mentions the image
         since = since_text(self.query.since) if self.query.since is not None else None
         boundary = self.repo.shallow_boundary()
@@ -151,16 +159,13 @@ class Walker:
         done: set[str] = set()
         step = FIRST_DEEPEN
         while True:
-            commits = self._gather([head], pathspec, since, boundary)
+            commits = self._gather([head], scope, since, boundary)
             yield from self._read(commits, boundary, done)
             if not boundary or since is not None:
                 return
             reached = sorted(b for b in boundary if any(c.sha == b for c in commits))
-            deeper = (
-                self.repo.deepen(by=step)
-                if self.query.lazy or self.query.max_count
-                else (self.repo.deepen())
-            )
+            incremental = self.query.lazy or self.query.max_count is not None
+            deeper = self.repo.deepen(by=step) if incremental else self.repo.deepen()
             step *= 4
             before, boundary = boundary, self.repo.shallow_boundary()
             if not deeper or boundary == before:
@@ -173,26 +178,24 @@ class Walker:
                 return
 
     def _gather(
-        self,
-        revs: list[str],
-        pathspec: list[str] | None,
-        since: str | None,
-        boundary: frozenset[str],
+        self, revs: list[str], scope: _Scope, since: str | None, boundary: frozenset[str]
     ) -> list[Commit]:
         """The commits that touched a candidate file, renames followed back."""
-        commits = self._config_files(self.repo.log(revs, pathspec, since=since))
-        if pathspec is None:
-            return commits  # the whole tree: -M saw every rename
+        todo: dict[str, list[str]] = {}
+        tracked = set(scope.tracked) if scope.tracked is not None else None
+        log = self.repo.log(revs, scope.pathspec, since=since)
+        commits = self._select(log, scope.pathspec, tracked, boundary, todo)
         extra: list[Commit] = []
-        todo = self._renamed(commits, pathspec, boundary)
         for _ in range(RENAME_HOPS):
             if not todo:
                 break
             found: list[Commit] = []
+            later: dict[str, list[str]] = {}
             for parent, old_paths in todo.items():
-                found += self._config_files(self.repo.log([parent], old_paths, since=since))
-            todo = self._renamed(found, [p for paths in todo.values() for p in paths], boundary)
+                log = self.repo.log([parent], old_paths, since=since)
+                found += self._select(log, old_paths, None, boundary, later)
             extra += found
+            todo = later
         if not extra:
             return commits
         merged: dict[str, Commit] = {}
@@ -203,42 +206,50 @@ class Walker:
             )
         return sorted(merged.values(), key=lambda c: -_epoch(c.date))
 
-    def _config_files(self, commits: list[Commit]) -> list[Commit]:
+    def _select(
+        self,
+        commits: list[Commit],
+        pathspec: list[str] | None,
+        tracked: set[str] | None,
+        boundary: frozenset[str],
+        todo: dict[str, list[str]],
+    ) -> list[Commit]:
+        """The candidate files each commit changed (newest first): config files, of
+        ``tracked`` when given (which gains the old name of each file renamed, for the
+        older commits). A file a path-limited log shows as added may have been renamed
+        from outside the paths: then it becomes a rename, and ``todo`` gets the old path
+        to walk from the commit's parent."""
         out = []
         for commit in commits:
-            files = tuple(
-                f
-                for f in commit.files
-                if any(p is not None and is_config_file(p) for p in (f.old_path, f.new_path))
-            )
-            if files or not commit.parents:
-                out.append(replace(commit, files=files))
-        return out
-
-    def _renamed(
-        self, commits: list[Commit], pathspec: list[str], boundary: frozenset[str]
-    ) -> dict[str, list[str]]:
-        """parent -> old paths to follow, for files these commits renamed into view; the
-        added entry becomes a rename in the commit itself."""
-        todo: dict[str, list[str]] = {}
-        for index, commit in enumerate(commits):
-            added = [f for f in commit.files if f.status == "A"]
-            if not added or not commit.parents or commit.sha in boundary:
-                continue
-            renames = self.repo.renames_into(commit.sha)
-            files = list(commit.files)
-            for position, change in enumerate(files):
-                source = renames.get(change.new_path or "") if change.status == "A" else None
-                if source is None:
+            files = []
+            renames: dict[str, tuple[str, str, str]] | None = None
+            for change in commit.files:
+                if not any(p is not None and is_config_file(p) for p in _paths(change)):
                     continue
-                old_path, old_blob, old_mode = source
-                files[position] = replace(
-                    change, status="R", old_path=old_path, old_blob=old_blob, old_mode=old_mode
-                )
-                if not any(_under(old_path, p) for p in pathspec):
-                    todo.setdefault(commit.parents[0], []).append(old_path)
-            commits[index] = replace(commit, files=tuple(files))
-        return todo
+                if tracked is not None and (change.new_path or change.old_path) not in tracked:
+                    continue
+                if (
+                    change.status == "A"
+                    and pathspec is not None
+                    and commit.parents
+                    and commit.sha not in boundary
+                ):
+                    renames = self.repo.renames_into(commit.sha) if renames is None else renames
+                    source = renames.get(change.new_path or "")
+                    if source is not None:
+                        old_path, old_blob, old_mode = source
+                        change = replace(
+                            change, status="R", old_path=old_path, old_blob=old_blob,
+                            old_mode=old_mode,
+                        )  # fmt: skip
+                        if not any(_under(old_path, p) for p in pathspec):
+                            todo.setdefault(commit.parents[0], []).append(old_path)
+                if change.status == "R" and tracked is not None and change.old_path:
+                    tracked.add(change.old_path)
+                files.append(change)
+            if files:
+                out.append(replace(commit, files=tuple(files)))
+        return out
 
     # -- reading versions
 
@@ -345,6 +356,16 @@ class Walker:
             if change.status == "R" and change.old_path != change.new_path
             else None,
         )
+
+
+@dataclass(frozen=True)
+class _Scope:
+    pathspec: list[str] | None  # what ``git log`` is limited to (None: the whole tree)
+    tracked: frozenset[str] | None  # within it, only these files (None: every config file)
+
+
+def _paths(change: FileChange) -> tuple[str | None, str | None]:
+    return change.old_path, change.new_path
 
 
 def _sides(change: FileChange) -> tuple[tuple[str | None, str | None, str], ...]:

@@ -1,0 +1,168 @@
+"""Time ``updater history IMAGE`` over a big config repo against plain ``git log``.
+
+The repo is the push bench's (bench/gen_repo.py's 1,250 apps x 7 files with 20,000
+commits, cloned from the same cached bare remote). Each round times, as fresh processes:
+
+- ``updater``: ``python -m updater history --repo CLONE --json IMAGE`` (finds the files
+  of HEAD that mention the image, one ``git log --raw`` over them, their versions read
+  in batches and diffed by their references);
+- ``follow``: ``git log -p --follow -- FILE`` for each of those files, one after the
+  other (``--follow`` takes one file), the plain-git way to read a file's history;
+- ``one-walk``: ``git log -p -- FILES``, the same files in one walk (no renames followed).
+
+The output is checked against git: every commit that changed the image's files is in
+the updater's answer. Cases are interleaved round by round; figures are medians.
+Target: the updater within 2x of the ``follow`` baseline measured in the same run.
+
+Usage::
+
+    python bench/bench_history.py                 # generate the remote once, measure
+    python bench/bench_history.py --runs 7
+    python bench/bench_history.py --json --check  # machine-readable; exit 1 if missed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import bench_push
+import gen_repo
+
+PROJECT = Path(__file__).resolve().parent.parent
+WORK = PROJECT / "bench" / ".work"
+TARGET_RATIO = 2.0
+ENV = bench_push.ENV
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    return bench_push.git(*args, cwd=cwd)
+
+
+def clone_of(remote: Path, work: Path) -> Path:
+    """A full local clone of the remote (made once)."""
+    clone = work / f"history-{remote.stem}"
+    if not (clone / ".git").exists():
+        git("clone", "-q", str(remote), str(clone))
+    return clone
+
+
+def image_files(clone: Path, needle: str) -> list[str]:
+    """The files of HEAD that name the app: the files ``history`` walks."""
+    out = git("grep", "-l", "-F", "-e", needle, "HEAD", cwd=clone)
+    return [line.partition(":")[2] for line in out.splitlines() if line.endswith(".yaml")]
+
+
+def run_updater(clone: Path, image: str) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, "-m", "updater", "history", "--repo", str(clone), "--json", image],
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    if result.returncode:
+        raise SystemExit(f"bench_history: updater failed: {result.stderr.strip()}")
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+def run_git(clone: Path, *args: str) -> None:
+    done = subprocess.run(
+        ["git", *args], cwd=clone, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV
+    )
+    if done.returncode:
+        raise SystemExit(f"bench_history: git {args[0]} failed: {done.stderr.decode()}")
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def check(clone: Path, files: list[str], report: dict[str, object]) -> int:
+    """Every commit git says touched the files is in the answer (a fast wrong answer
+    cannot pass); returns the number of changes."""
+    changes = report["changes"]
+    assert isinstance(changes, list)
+    touched = set(git("log", "--format=%H", "--", *files, cwd=clone).split())
+    found = {c["commit"] for c in changes}
+    if touched - found:
+        raise SystemExit(f"bench_history: {len(touched - found)} commits missing from history")
+    return len(changes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--apps", type=int, default=gen_repo.DEFAULT_APPS)
+    parser.add_argument("--commits", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--force", action="store_true", help="regenerate the remote")
+    parser.add_argument("--work", type=Path, default=WORK, help="where the repos are cached")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--check", action="store_true", help=f"exit 1 if updater > {TARGET_RATIO}x follow"
+    )
+    args = parser.parse_args()
+
+    remote, _ = bench_push.prepare(args.apps, args.commits, args.force, args.work)
+    clone = clone_of(remote, args.work)
+    app = gen_repo.make_app(args.apps // 2)
+    needle = app.repository.rsplit("/", 1)[-1]
+    files = image_files(clone, needle)
+    changes = check(clone, files, run_updater(clone, app.repository))
+    cases: dict[str, Callable[[], object]] = {
+        "updater": lambda: run_updater(clone, app.repository),
+        "follow": lambda: [run_git(clone, "log", "-p", "--follow", "--", f) for f in files],
+        "one-walk": lambda: run_git(clone, "log", "-p", "--", *files),
+    }
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for round_number in range(args.runs + 1):  # round 0 warms caches and is not counted
+        for name, case in cases.items():
+            elapsed = timed(case)
+            if round_number:
+                times[name].append(elapsed)
+
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    ratio = medians["updater"] / medians["follow"]
+    ratio_walk = medians["updater"] / medians["one-walk"]
+    report = {
+        "repo": {"apps": args.apps, "files": args.apps * 7 + 1, "commits": args.commits},
+        "image": app.repository,
+        "files": files,
+        "changes": changes,
+        "runs": args.runs,
+        "load": os.getloadavg()[0],
+        "median_seconds": {k: round(v, 4) for k, v in medians.items()},
+        "all_seconds": {k: [round(x, 4) for x in v] for k, v in times.items()},
+        "ratio_updater_to_follow": round(ratio, 2),
+        "ratio_updater_to_one_walk": round(ratio_walk, 2),
+        "target_ratio": TARGET_RATIO,
+        "ok": ratio <= TARGET_RATIO,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(
+            f"config repo: {args.apps} apps, ~{args.apps * 7} files, {args.commits} commits;"
+            f" load {report['load']:.2f}"
+        )
+        print(f"history of {app.repository}: {len(files)} files, {changes} changes")
+        for name, value in medians.items():
+            print(f"  {name:<9} median {value:6.3f} s  over {args.runs} runs")
+        print(f"  updater / follow   = {ratio:.2f}x (target <= {TARGET_RATIO}x)")
+        print(f"  updater / one-walk = {ratio_walk:.2f}x")
+    return 1 if args.check and not report["ok"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

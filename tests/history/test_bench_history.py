@@ -1,0 +1,31 @@
+"""bench/bench_history.py end to end on a tiny generated repo (figures not judged)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_history_reports_medians_and_the_ratios(tmp_path: Path) -> None:
+    argv = ["--apps", "4", "--commits", "40", "--runs", "1", "--json", "--work", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "bench_history.py"), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["median_seconds"]) == {"updater", "follow", "one-walk"}
+    assert report["repo"] == {"apps": 4, "files": 29, "commits": 40}
+    assert report["changes"] > len(report["files"]) > 1  # adds, then the bumps
+    assert report["ratio_updater_to_follow"] > 0 and report["target_ratio"] == 2.0
