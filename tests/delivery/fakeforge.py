@@ -6,7 +6,10 @@ Honest by construction:
   (GitHub's OpenAPI, GitLab's Swagger); an invalid body gets the forge's 422/400;
 - responses are built from the description's response schema (every required field)
   and overlaid with the fake's state; tests validate them against the same schema;
-- a PR/MR can only be opened from a branch that exists in the backing git remote.
+- a PR/MR can only be opened from a branch that exists in the backing git remote;
+- listings come newest first and in pages, as the real APIs send them (GitHub: ``Link``
+  next; GitLab: ``X-Next-Page``, ``X-Total-Pages`` and ``Link``), every next link keeping
+  the request's filters; ``page_size`` makes the pages small.
 
 Two calls outside the stored subsets are implemented and marked as such: GitHub's
 ``POST /graphql`` (``enablePullRequestAutoMerge``, which PyGithub sends for auto-merge)
@@ -404,6 +407,10 @@ class GitHubFake:
             ]
         if "base" in q:
             pulls = [p for p in pulls if p.base == q["base"]]
+        # GitHub: newest first unless asked otherwise (sort=created, direction=desc).
+        if q.get("sort", "created") != "created":
+            raise HttpError(422, {"message": f"the fake orders by created only: {q['sort']}"})
+        pulls.sort(key=lambda p: p.number, reverse=q.get("direction", "desc") == "desc")
         # GitHub: 30 a page unless per_page (at most 100) says otherwise; the fake's
         # page_size makes pages smaller so that tests cross page boundaries.
         per_page = min(int(q.get("per_page", 30)), 100, self.server.page_size)
@@ -798,6 +805,11 @@ class GitLabFake:
             mrs = [m for m in mrs if m.source_branch == q["source_branch"]]
         if "target_branch" in q:
             mrs = [m for m in mrs if m.target_branch == q["target_branch"]]
+        # GitLab: newest first unless asked otherwise (order_by=created_at, sort=desc).
+        if q.get("order_by", "created_at") != "created_at":
+            wanted = q["order_by"]
+            raise HttpError(400, {"message": f"the fake orders by created_at only: {wanted}"})
+        mrs.sort(key=lambda m: m.iid, reverse=q.get("sort", "desc") == "desc")
         # GitLab: 20 a page unless per_page (at most 100); offset pagination with the
         # X-* headers and a Link next that keeps every filter.
         per_page = min(int(q.get("per_page", 20)), 100, self.server.page_size)

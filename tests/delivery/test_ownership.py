@@ -186,3 +186,92 @@ def test_close_superseded_touches_only_the_bots_own(
     for i in range(4):
         assert f"updater/main/acme-svc{i}" not in branches  # the bot's own: deleted
     assert len(ours) == 5
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab"])
+def test_the_bots_own_is_found_past_the_first_page(
+    small_pages: FakeForgeServer, remote: Remote, kind: str
+) -> None:
+    """More open PRs/MRs than one page holds, the bot's own the oldest, so on the last
+    page (listings are newest first): a second run updates it and opens no other.
+    GitLab lists forks' merge requests from a branch of the bot branch's name too."""
+    forge = small_pages
+    seed(kind, forge, remote)
+    first = run(kind, forge, remote, "ghcr.io/acme/api:1.1.0")
+    assert first["pull_request_action"] == "created"
+    for i in range(3):
+        open_foreign(kind, forge, BRANCH, marker("ghcr.io/acme/api"), author="alice", fork=True)
+        remote.commit({f"n{i}.txt": "x\n"}, "alice", branch=f"alice-{i}")
+        open_foreign(kind, forge, f"alice-{i}", "mine", author="alice", fork=False)
+    before = len(forge.requests)
+    again = run(kind, forge, remote, "ghcr.io/acme/api:1.2.0")
+    assert again["pull_request_action"] == "updated"
+    assert again["pull_request_number"] == first["pull_request_number"]
+    listings = [
+        r
+        for r in forge.requests[before:]
+        if r.method == "GET" and r.path.endswith(("/pulls", "/merge_requests"))
+    ]
+    filters = (
+        ("head", "base", "state")
+        if kind == "github"
+        else ("source_branch", "target_branch", "state")
+    )
+    first_page = {k: listings[0].query.get(k) for k in filters}
+    assert None not in first_page.values(), listings[0]
+    later = [r for r in listings if r.query.get("page") not in (None, "1")]
+    if kind == "gitlab":
+        assert len(later) == 1, listings  # 4 matching merge requests, 2 a page
+    for record in later:  # every next link kept the filters
+        assert {k: record.query.get(k) for k in filters} == first_page, record
+    if kind == "github":
+        assert len(forge.github.repos["acme/config"].pulls) == 7
+    else:
+        assert len(forge.gitlab.projects["acme/config"].mrs) == 7
+
+
+def follow(url: str, headers: dict[str, str]) -> list[tuple[dict[str, list[str]], Any, Any]]:
+    """Every page of a listing, by its next links: (query sent, body, response headers)."""
+    import urllib.request
+    from urllib.parse import parse_qs, urlsplit
+
+    pages = []
+    while url:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as answer:
+            pages.append((parse_qs(urlsplit(url).query), json.load(answer), answer.headers))
+            link = answer.headers.get("Link", "")
+        url = link.partition("<")[2].partition(">")[0] if 'rel="next"' in link else ""
+    return pages
+
+
+def test_the_fakes_listings_page_like_the_real_apis(small_pages: FakeForgeServer) -> None:
+    """Newest first, small pages, and a next link that keeps every filter (GitHub's
+    head/base, GitLab's source/target branch), so a client reading only the first page,
+    or dropping a filter, is caught."""
+    forge = small_pages
+    forge.github.add_repo("acme/config")
+    forge.gitlab.add_project("acme/config")
+    for _ in range(5):
+        forge.github.open_pull("acme/config", BRANCH, author="alice")
+        forge.gitlab.open_mr("acme/config", BRANCH, author="alice")
+    forge.github.open_pull("acme/config", "other", author="alice")
+    forge.gitlab.open_mr("acme/config", BRANCH, target_branch="release", author="alice")
+    auth = {"Authorization": f"token {TOKEN}"}
+    query = f"head=acme:{BRANCH}&base=main&state=open"
+    pages = follow(f"{forge.url}/repos/acme/config/pulls?{query}", auth)
+    assert [[p["number"] for p in body] for _, body, _ in pages] == [[5, 4], [3, 2], [1]]
+    for sent, _, _ in pages:
+        assert (sent["head"], sent["base"], sent["state"]) == (
+            [f"acme:{BRANCH}"],
+            ["main"],
+            ["open"],
+        )
+    query = f"source_branch={BRANCH}&target_branch=main&state=opened"
+    pages = follow(
+        f"{forge.url}/api/v4/projects/42/merge_requests?{query}", {"PRIVATE-TOKEN": TOKEN}
+    )
+    assert [[m["iid"] for m in body] for _, body, _ in pages] == [[5, 4], [3, 2], [1]]
+    assert [h["X-Next-Page"] for _, _, h in pages] == ["2", "3", ""]
+    assert {h["X-Total"] for _, _, h in pages} == {"5"}
+    for sent, _, _ in pages:
+        assert (sent["source_branch"], sent["target_branch"]) == ([BRANCH], ["main"])
