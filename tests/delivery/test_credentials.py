@@ -334,3 +334,24 @@ def test_timeout_must_be_positive_seconds(value: str) -> None:
     assert result.returncode == 2 and "--timeout" in result.stderr
     from_env = run_updater("scan", env={"UPDATER_TIMEOUT": value})
     assert from_env.returncode == 2 and "--timeout" in from_env.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scan", "--repo", f"https://deploy:{TOKEN}@127.0.0.1:9/acme/config.git"],
+        ["scan", "--json", "--repo", f"https://deploy:{TOKEN}@127.0.0.1:9/acme/config.git"],
+        ["set-image", "--repo", f"/nowhere/https://deploy:{TOKEN}@git.example/c", "a:1"],
+        ["set-image", "--json", "--repo", f"/nowhere/https://deploy:{TOKEN}@git.example/c", "a:1"],
+    ],
+    ids=["scan", "scan-json", "set-image", "set-image-json"],
+)
+def test_the_last_redaction_takes_userinfo_out_of_every_line(args: list[str]) -> None:
+    """Messages that quote --repo as given, before any clone's redactor knows the token:
+    the CLI's own stdout/stderr are the last line of defence."""
+    result = run_updater(*args)
+    assert result.returncode == 2, result.stderr
+    no_secret(result.stdout, result.stderr)
+    assert "https://***@" in result.stderr
+    if "--json" in args:
+        assert "https://***@" in json.loads(result.stdout)["error"]["message"]
