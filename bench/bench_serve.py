@@ -13,7 +13,7 @@ others) for S seconds, from W client threads. Reported: requests answered 202 (s
 answered, stored), events stored, commits made, deliveries, and the server's peak RSS.
 Target: nothing lost (every 202's events stored), one delivery per debounce window.
 
-    python bench/bench_serve.py [--pushes 50] [--rate 500] [--seconds 30] [--workers 8]
+    python bench/bench_serve.py [--pushes 50] [--rate 500] [--seconds 30] [--workers 16]
                                 [--skip-latency] [--skip-load]
 """
 
@@ -267,7 +267,7 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=50)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-load", action="store_true")
     args = parser.parse_args()
