@@ -133,3 +133,69 @@ spec:
     assert [(s.line, s.reason) for s in result.skipped] == [
         (6, "values in a block scalar (embedded YAML)")
     ]
+
+
+HELM_RELEASE_TEXT_VALUES = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: api
+spec:
+  values: |
+    image:
+      repository: ghcr.io/acme/api
+      tag: 1.4.2
+"""
+API = "ghcr.io/acme/api:1.4.2"
+JOB = f"build:\n  image: {API}\n"
+
+
+def test_scan_skipped_lists_every_file_left_alone_through_the_cli(tmp_path: Path) -> None:
+    """CI files, the .github/ directory (also when --path names it), a Flux
+    HelmRelease's values given as text, and Go templates in a templates/ without a
+    Chart.yaml: each listed with its reason, none of them ever edited."""
+    make_repo(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": "jobs:\n  a:\n    container: {image: " + API + "}\n",
+            ".github/dependabot.yml": JOB,
+            ".gitlab-ci.yml": JOB,
+            "ci/build.gitlab-ci.yml": JOB,
+            ".gitlab/ci/release.yml": JOB,
+            "flux/release.yaml": HELM_RELEASE_TEXT_VALUES,
+            "loose/templates/deployment.yaml": "image: {{ .Values.image }}\n",
+            "loose/templates/plain.yaml": VALUES,
+        },
+    )
+    result = updater("scan", "--repo", str(tmp_path), "--skipped", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(r["file"], r["image"]) for r in rows if "image" in r] == [
+        ("loose/templates/plain.yaml", "ghcr.io/acme/api:1.4.2")
+    ]
+    ci = "CI file, not deployed configuration"
+    assert [(r["file"], r["line"], r["skipped"], r["value"]) for r in rows if "skipped" in r] == [
+        (".github/", 0, "GitHub settings and CI workflows, not deployed configuration", ""),
+        (".gitlab-ci.yml", 0, ci, ""),
+        (".gitlab/ci/release.yml", 0, ci, ""),
+        ("ci/build.gitlab-ci.yml", 0, ci, ""),
+        ("flux/release.yaml", 6, "values in a block scalar (embedded YAML)", ""),
+        ("loose/templates/deployment.yaml", 1, "Go template, not YAML to edit", ""),
+    ]
+    table = updater("scan", "--repo", str(tmp_path), "--skipped").stdout
+    lines = [line.split(None, 2) for line in table.splitlines()]
+    assert ["flux/release.yaml:6", "skipped", "values in a block scalar (embedded YAML)"] in lines
+    named = updater("scan", "--repo", str(tmp_path), "--path", ".github", "--skipped", "--json")
+    assert json.loads(named.stdout) == [
+        {
+            "file": ".github/",
+            "line": 0,
+            "skipped": "GitHub settings and CI workflows, not deployed configuration",
+            "value": "",
+        }
+    ]
+    edit = updater("set-image", "--repo", str(tmp_path), "--write", "ghcr.io/acme/api:1.5.0")
+    assert edit.returncode == 0, edit.stderr
+    assert (tmp_path / "flux/release.yaml").read_text() == HELM_RELEASE_TEXT_VALUES
+    assert (tmp_path / ".gitlab-ci.yml").read_text() == JOB
+    assert (tmp_path / ".github/dependabot.yml").read_text() == JOB

@@ -22,7 +22,7 @@ from updater.edit.document import (
     line_of,
     render_scalar,
 )
-from updater.edit.model import Skipped
+from updater.edit.model import EMBEDDED_VALUES, Skipped
 from updater.edit.site import Site
 from updater.errors import EditError
 from updater.reference import Change
@@ -83,10 +83,7 @@ def find_in_source(document: Document, source: Node, path: str) -> Iterator[Site
             yield _as_argocd(found)
     values = get(helm_node, "values")
     if is_string(values) and is_scalar(values) and values.value.strip():
-        # Listed whatever it holds: a reader cannot tell it names no image.
-        yield Skipped(
-            document.path, line_of(values), "", "values in a block scalar (embedded YAML)"
-        )
+        yield Skipped(document.path, line_of(values), "", EMBEDDED_VALUES)
 
 
 def _as_argocd(found: Site | Skipped) -> Site | Skipped:

@@ -14,6 +14,9 @@ from updater.reference import Change
 # Why an image mapping left empty (traefik's null repository) is no reference: the chart's
 # templates pick the image. The render check names it when an edit deploys nothing.
 DEFAULT_IMAGE = "empty: the chart's default image"
+# Helm values given as text (Argo CD ``helm.values: |``, a Flux ``spec.values`` string):
+# YAML inside a string, never edited, listed whatever it holds.
+EMBEDDED_VALUES = "values in a block scalar (embedded YAML)"
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,11 @@ from updater.edit.document import (
     is_mapping,
     is_scalar,
     is_sequence,
+    is_string,
+    line_of,
     parse,
 )
-from updater.edit.model import ScanResult, Skipped
+from updater.edit.model import EMBEDDED_VALUES, ScanResult, Skipped
 from updater.edit.reading import (
     DEFAULT_MAX_FILE_SIZE,
     Unreadable,
@@ -216,6 +218,10 @@ def _walk(
         ):
             _note(skipped, relative, CHART_TEMPLATES)  # --path named a chart's templates/
             continue
+        named_reason = SKIPPED_DIR_REASONS.get(os.path.basename(directory))
+        if relative == prefix and relative and named_reason:
+            _note(skipped, relative, named_reason)  # --path named .github/, node_modules/
+            continue
         names = frozenset(e.name for e in entries)
         subdirectories = []
         for entry in entries:
@@ -390,6 +396,8 @@ def _root_sites(document: Document, root: Node, file_name: str) -> Iterator[Site
             if is_mapping(values):
                 yield from helm.find(document, values, "spec.values")
                 prune = frozenset({id(values)})
+            elif is_scalar(values) and is_string(values) and values.value.strip():
+                yield Skipped(document.path, line_of(values), "", EMBEDDED_VALUES)
         if manifests.deploys_images(root):
             yield from manifests.find(document, root, prune)
     elif manifests.is_compose(root):
