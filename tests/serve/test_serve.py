@@ -210,3 +210,21 @@ def test_without_a_mode_it_logs_the_diff_and_writes_nothing(tmp_path: Path, remo
     assert '-    newTag: "1.0.0"\n+    newTag: "1.2.0"' in delivery["diff"]
     assert "commit" not in delivery
     assert len(remote.log()) == 1
+
+
+def test_an_oversized_chunked_body_is_refused_while_reading(server: Server) -> None:
+    """No Content-Length: the server counts as it reads and stops at max-body."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"image": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}'
+
+    answer = server.session.post(
+        f"{server.url}/hooks/generic", data=chunks(), headers={"X-Signature": "sha256=00"},
+        timeout=60,
+    )  # fmt: skip
+    assert answer.status_code == 413
+    assert answer.json() == {"error": "body over max-body (1048576 bytes)"}
+    assert server.state()["counts"]["queued"] == 0

@@ -15,14 +15,15 @@ WORKER = "registry.acme.test/acme/worker"
 
 
 def refusing(remote: Remote, times: int) -> None:
-    """A pre-receive hook that declines the next ``times`` pushes (-1: every push)."""
+    """A pre-receive hook that declines the next ``times`` pushes (-1: every push), with
+    a terminal escape in its message (remote text, shown escaped)."""
     (remote.path / "refusals").write_text(str(times))
     hook = remote.path / "hooks" / "pre-receive"
     hook.write_text(
         "#!/bin/sh\n"
         "n=$(cat refusals)\n"
-        'if [ "$n" -ne 0 ]; then echo $((n-1)) > refusals; echo "frozen: release freeze" >&2;'
-        " exit 1; fi\n"
+        'if [ "$n" -ne 0 ]; then echo $((n-1)) > refusals;'
+        ' printf "frozen: release freeze\\033[2J\\n" >&2; exit 1; fi\n'
     )
     hook.chmod(0o755)
 
@@ -83,6 +84,8 @@ def test_a_push_refused_every_time_is_failed_and_shown(tmp_path: Path) -> None:
         assert 'updater_deliveries_total{result="failed"} 1.0' in server.metrics()
     status = server.status()
     assert "failed 1" in status.stdout and "after 2 tries" in status.stdout
+    assert "\x1b" not in status.stdout and "\\x1b[2J" in status.stdout
+    assert "\x1b" not in server.log_path.read_text()
     assert len(remote.log()) == 1
 
 

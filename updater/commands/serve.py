@@ -128,6 +128,8 @@ def run(request: ServeRequest) -> int:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=30,
+            # bounded: beyond this many connections at once, uvicorn answers 503
+            limit_concurrency=1024,
         )
     )
     checker = threading.Thread(

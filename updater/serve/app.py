@@ -23,10 +23,12 @@ from updater.serve.queue import Store
 from updater.serve.sources import Incoming, Rejected, SourceSecrets, read_events
 from updater.webhooks import SOURCE_NAMES
 
+BODY_SECONDS = 30.0  # a body trickled slower than this is dropped (408)
 REJECTION_LABELS = {
     400: "bad-request",
     401: "unauthorized",
     404: "unknown-source",
+    408: "timeout",
     413: "too-large",
 }
 
@@ -79,7 +81,10 @@ def build_app(
         metrics.received.labels(label).inc()
         if source not in SOURCE_NAMES:
             return refuse(source, 404, f"no such source {source!r}", request)
-        body = await read_body(request)
+        try:
+            body = await asyncio.wait_for(read_body(request), BODY_SECONDS)
+        except asyncio.TimeoutError:
+            return refuse(source, 408, f"body not received within {BODY_SECONDS:g} s", request)
         if body is None:
             return refuse(source, 413, f"body over max-body ({hooks.max_body} bytes)", request)
         incoming = Incoming(

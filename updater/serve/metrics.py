@@ -30,7 +30,8 @@ class Metrics:
         )  # fmt: skip
         self.rejected = Counter(
             "updater_webhook_events_rejected",
-            "Webhook requests refused (bad-request, unauthorized, unknown-source, too-large).",
+            "Webhook requests refused (bad-request, unauthorized, unknown-source, timeout,"
+            " too-large).",
             ["source", "reason"],
             registry=r,
         )

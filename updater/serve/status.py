@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from updater.errors import UsageError
+from updater.report import one_line
 from updater.serve.queue import (
     FAILED,
     FILE_NAME,
@@ -35,7 +36,7 @@ def _line(row: Stored) -> str:
     ref = name + (f":{row.tag}" if row.tag else "") + (f"@{row.digest}" if row.digest else "")
     due = f" due {_when(row.due)}" if row.state in (QUEUED, WAITING) else ""
     tries = f" tries {row.attempts}" if row.attempts else ""
-    why = f": {row.reason}" if row.reason else ""
+    why = f": {one_line(row.reason)}" if row.reason else ""
     # json.dumps escapes what a registry sent, so a crafted name cannot move the cursor
     return f"  #{row.seq} {row.source} {json.dumps(ref)}{due}{tries}{why}"
 
