@@ -3,11 +3,13 @@ keys, merge keys, cert-manager's name blocks, global registries, image-named key
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tests.edit.helpers import edited, make_repo, plan_for
+from tests.edit.test_cli import updater
 from updater.edit.scan import scan_repo
 from updater.errors import EditError
 
@@ -216,6 +218,60 @@ def test_global_image_registry_block_is_one_repository(tmp_path: Path) -> None:
     assert edited(tmp_path, GLOBAL, "ghcr.io/acme/api:1.5.0", name="values.yaml") == (
         GLOBAL.replace("1.4.2", "1.5.0")
     )
+
+
+GLOBAL_FLUX = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: api
+spec:
+  values:
+    global:
+      imageRegistry: ghcr.io
+    image:
+      registry: docker.io
+      repository: acme/api
+      tag: 1.4.2
+"""
+GLOBAL_ARGO = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: api
+spec:
+  source:
+    chart: api
+    helm:
+      valuesObject:
+        global:
+          imageRegistry: ghcr.io
+        image:
+          repository: acme/api
+          tag: 1.4.2
+"""
+
+
+@pytest.mark.parametrize("text", [GLOBAL, GLOBAL_FLUX, GLOBAL_ARGO], ids=["values", "flux", "argo"])
+def test_a_global_registry_block_is_the_image_the_chart_pulls_through_the_cli(
+    tmp_path: Path, text: str
+) -> None:
+    """scan names the repository the chart will pull (the global registry replaces the
+    block's); set-image of the other spelling of the same path is referenced nowhere
+    and changes nothing; only the image the chart pulls is set."""
+    make_repo(tmp_path, {"values.yaml": text})
+    scan = updater("scan", "--repo", str(tmp_path), "--json")
+    assert scan.returncode == 0, scan.stderr
+    [row] = json.loads(scan.stdout)
+    assert (row["repository"], row["image"]) == ("ghcr.io/acme/api", "ghcr.io/acme/api:1.4.2")
+    for wrong in ("docker.io/acme/api:1.5.0", "acme/api:1.5.0"):
+        refused = updater("set-image", "--repo", str(tmp_path), "--write", wrong)
+        assert refused.returncode == 4, refused.stderr
+        assert "image referenced nowhere" in refused.stderr
+        assert (tmp_path / "values.yaml").read_text() == text
+    done = updater("set-image", "--repo", str(tmp_path), "--write", "ghcr.io/acme/api:1.5.0")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "values.yaml").read_text() == text.replace("1.4.2", "1.5.0")
 
 
 def test_global_image_registry_empty_leaves_the_block_registry(tmp_path: Path) -> None:
