@@ -8,7 +8,10 @@ commits, cloned from the same cached bare remote). Each round times, as fresh pr
   in batches and diffed by their references);
 - ``follow``: ``git log -p --follow -- FILE`` for each of those files, one after the
   other (``--follow`` takes one file), the plain-git way to read a file's history;
-- ``one-walk``: ``git log -p -- FILES``, the same files in one walk (no renames followed).
+- ``one-walk``: ``git log -p -- FILES``, the same files in one walk (no renames followed);
+- with ``--url``, ``updater-url``: ``history --repo file://REMOTE --path apps/<app>`` (a
+  shallow, blobless, sparse clone, deepened to the whole history), against
+  ``clone-walk``: ``git clone --filter=blob:none --no-checkout`` and ``git log -p -- FILES``.
 
 The output is checked against git: every commit that changed the image's files is in
 the updater's answer. Cases are interleaved round by round; figures are medians.
@@ -26,9 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -73,6 +78,22 @@ def run_updater(clone: Path, image: str) -> dict[str, object]:
     return report
 
 
+def run_updater_url(url: str, app_dir: str, image: str) -> None:
+    argv = ["history", "--repo", url, "--path", app_dir, "--json", image]
+    result = subprocess.run(
+        [sys.executable, "-m", "updater", *argv], capture_output=True, text=True, env=ENV
+    )
+    if result.returncode:
+        raise SystemExit(f"bench_history: updater (url) failed: {result.stderr.strip()}")
+
+
+def run_clone_walk(url: str, files: list[str], scratch: Path) -> None:
+    dest = scratch / "clone-walk"
+    git("clone", "-q", "--filter=blob:none", "--no-checkout", url, str(dest))
+    run_git(dest, "log", "-p", "--", *files)
+    shutil.rmtree(dest)
+
+
 def run_git(clone: Path, *args: str) -> None:
     done = subprocess.run(
         ["git", *args], cwd=clone, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV
@@ -108,6 +129,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--force", action="store_true", help="regenerate the remote")
     parser.add_argument("--work", type=Path, default=WORK, help="where the repos are cached")
+    parser.add_argument(
+        "--url", action="store_true", help="also time a URL --repo (clone, deepen) and its git"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--check", action="store_true", help=f"exit 1 if updater > {TARGET_RATIO}x follow"
@@ -125,6 +149,11 @@ def main() -> int:
         "follow": lambda: [run_git(clone, "log", "-p", "--follow", "--", f) for f in files],
         "one-walk": lambda: run_git(clone, "log", "-p", "--", *files),
     }
+    if args.url:
+        url, app_dir = remote.as_uri(), app.dir
+        scratch = Path(tempfile.mkdtemp(prefix="bench-history-", dir=args.work))
+        cases["updater-url"] = lambda: run_updater_url(url, app_dir, app.repository)
+        cases["clone-walk"] = lambda: run_clone_walk(url, files, scratch)
     times: dict[str, list[float]] = {name: [] for name in cases}
     for round_number in range(args.runs + 1):  # round 0 warms caches and is not counted
         for name, case in cases.items():
@@ -132,6 +161,8 @@ def main() -> int:
             if round_number:
                 times[name].append(elapsed)
 
+    if args.url:
+        shutil.rmtree(scratch, ignore_errors=True)
     medians = {name: statistics.median(values) for name, values in times.items()}
     ratio = medians["updater"] / medians["follow"]
     ratio_walk = medians["updater"] / medians["one-walk"]
@@ -146,6 +177,9 @@ def main() -> int:
         "all_seconds": {k: [round(x, 4) for x in v] for k, v in times.items()},
         "ratio_updater_to_follow": round(ratio, 2),
         "ratio_updater_to_one_walk": round(ratio_walk, 2),
+        "ratio_url_to_clone_walk": (
+            round(medians["updater-url"] / medians["clone-walk"], 2) if args.url else None
+        ),
         "target_ratio": TARGET_RATIO,
         "ok": ratio <= TARGET_RATIO,
     }
@@ -161,6 +195,8 @@ def main() -> int:
             print(f"  {name:<9} median {value:6.3f} s  over {args.runs} runs")
         print(f"  updater / follow   = {ratio:.2f}x (target <= {TARGET_RATIO}x)")
         print(f"  updater / one-walk = {ratio_walk:.2f}x")
+        if args.url:
+            print(f"  updater-url / clone-walk = {report['ratio_url_to_clone_walk']:.2f}x")
     return 1 if args.check and not report["ok"] else 0
 
 

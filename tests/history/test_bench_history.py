@@ -15,7 +15,18 @@ pytestmark = pytest.mark.slow
 
 
 def test_bench_history_reports_medians_and_the_ratios(tmp_path: Path) -> None:
-    argv = ["--apps", "4", "--commits", "40", "--runs", "1", "--json", "--work", str(tmp_path)]
+    argv = [
+        "--apps",
+        "4",
+        "--commits",
+        "40",
+        "--runs",
+        "1",
+        "--url",
+        "--json",
+        "--work",
+        str(tmp_path),
+    ]
     result = subprocess.run(
         [sys.executable, str(BENCH / "bench_history.py"), *argv],
         capture_output=True,
@@ -25,7 +36,10 @@ def test_bench_history_reports_medians_and_the_ratios(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report["median_seconds"]) == {"updater", "follow", "one-walk"}
+    assert set(report["median_seconds"]) == {
+        "updater", "follow", "one-walk", "updater-url", "clone-walk"
+    }  # fmt: skip
+    assert report["ratio_url_to_clone_walk"] > 0
     assert report["repo"] == {"apps": 4, "files": 29, "commits": 40}
     assert report["changes"] > len(report["files"]) > 1  # adds, then the bumps
     assert report["ratio_updater_to_follow"] > 0 and report["target_ratio"] == 2.0
