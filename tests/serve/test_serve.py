@@ -228,3 +228,34 @@ def test_an_oversized_chunked_body_is_refused_while_reading(server: Server) -> N
     assert answer.status_code == 413
     assert answer.json() == {"error": "body over max-body (1048576 bytes)"}
     assert server.state()["counts"]["queued"] == 0
+
+
+def test_not_ready_while_the_config_repo_cannot_be_reached(tmp_path: Path) -> None:
+    config = write_config(tmp_path, SEMVER)
+    missing = (tmp_path / "nowhere.git").as_uri()
+    server = Server(tmp_path, config, missing)
+    with running(server):
+        server.start(ready=False)
+        poll_until(lambda: server.logs("not-ready"), "the start-up check")
+        ready = server.session.get(f"{server.url}/readyz")
+        assert ready.status_code == 503
+        assert ready.text.startswith(f"not ready: cannot reach {missing}")
+        assert server.session.get(f"{server.url}/healthz").status_code == 200
+        # events are still taken and kept while not ready
+        assert server.push_event(f"{IMAGE}:1.2.0").json()["accepted"] == 1
+
+
+def test_the_web_stack_is_loaded_only_by_serve() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from updater.cli import cli; from click.testing import CliRunner;"
+        " CliRunner().invoke(cli, ['serve', '--help']);"
+        " print(sorted(m for m in ('starlette', 'uvicorn', 'prometheus_client', 'sqlite3')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"

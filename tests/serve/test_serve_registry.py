@@ -191,3 +191,20 @@ def test_sigkill_after_the_202_loses_nothing(stack: Stack) -> None:
         server.start()
         poll_until(lambda: len(stack.remote.log()) == 2, "the commit after the restart")
     assert stack.image_line().startswith(f"{stack.image}:1.7.0@")
+
+
+def test_an_event_without_a_digest_is_resolved_with_the_registry(stack: Stack) -> None:
+    """Docker Hub and Quay send no digest: the image pins digests, so it is looked up.
+    (The registry's own notifications are refused here, by a secret of their own, so
+    the digest-less event is the only one.)"""
+    webhooks = "  debounce: 0s\n  sources:\n    distribution: {secret-env: OTHER_SECRET}\n"
+    config = stack.config("    pin-digest: true\n", webhooks)
+    server = stack.server(config, env={"OTHER_SECRET": "not-what-the-registry-sends"})
+    with running(server):
+        server.start()
+        stack.registry.push_image("acme/api", "1.8.0", salt="nodigest")
+        server.push_event(f"{stack.image}:1.8.0")
+        poll_until(lambda: len(stack.remote.log()) == 2, "the commit")
+        assert stack.image_line() == f"{stack.image}:1.8.0@{stack.digest('1.8.0')}"
+        [event] = [e for e in server.logs("event") if e.get("state") == "queued"]
+        assert event["source"] == "generic" and "digest" not in event
