@@ -347,17 +347,32 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--repo", default=".", show_default=True, help="Config repo: a directory.")
+@click.option("--repo", default=".", show_default=True, help="Config repo: a directory or a URL.")
 @click.option("--path", "paths", multiple=True, help="Only look under this path (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of references.")
 @click.option("--skipped", is_flag=True, help="Also list values left alone, with the reason.")
+@click.option(
+    "--branch", metavar="NAME", help="With a URL --repo: the branch (default: the remote's)."
+)
+@click.option(
+    "--forge", type=click.Choice(["github", "gitlab"]), help="With a URL --repo: its forge."
+)
+@click.option("--api-url", metavar="URL", help="With a URL --repo: the forge's API.")
+@click.option("--token-env", metavar="VAR", help="With a URL --repo: variable holding the token.")
 @timeout_option
-def scan(repo: str, paths: tuple[str, ...], as_json: bool, skipped: bool, timeout: float) -> None:
+def scan(
+    repo: str,
+    paths: tuple[str, ...],
+    as_json: bool,
+    skipped: bool,
+    timeout: float,
+    **clone: Any,
+) -> None:
     """List every image reference the config repo deploys."""
     from updater.commands import scan as command
 
     run_command(
-        lambda: command.run(repo, paths, as_json=as_json, show_skipped=skipped),
+        lambda: command.run(repo, paths, as_json=as_json, show_skipped=skipped, clone=clone),
         timeout,
         as_json=as_json,
     )

@@ -339,8 +339,8 @@ def test_timeout_must_be_positive_seconds(value: str) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["scan", "--repo", f"https://deploy:{TOKEN}@127.0.0.1:9/acme/config.git"],
-        ["scan", "--json", "--repo", f"https://deploy:{TOKEN}@127.0.0.1:9/acme/config.git"],
+        ["scan", "--repo", f"/nowhere/https://deploy:{TOKEN}@git.example/c"],
+        ["scan", "--json", "--repo", f"/nowhere/https://deploy:{TOKEN}@git.example/c"],
         ["set-image", "--repo", f"/nowhere/https://deploy:{TOKEN}@git.example/c", "a:1"],
         ["set-image", "--json", "--repo", f"/nowhere/https://deploy:{TOKEN}@git.example/c", "a:1"],
     ],
