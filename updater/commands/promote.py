@@ -204,7 +204,6 @@ class Promoter:
     promotions: list[Promotion] = field(default_factory=list)
     holds: tuple[Hold, ...] = ()
     root: Path = Path()
-    source_paths: tuple[str, ...] = ()
 
     def _holds(self, root: Path) -> tuple[Hold, ...]:
         """The holds of the checkout being planned (a clone may be newer than --config)."""
@@ -219,7 +218,6 @@ class Promoter:
         self.promotions = []
         self.root = root
         source_paths = expand(root, self.source.paths)
-        self.source_paths = source_paths
         target_paths = expand(root, self.target.paths)
         if not source_paths:
             raise NoMatchError(
@@ -275,7 +273,14 @@ class Promoter:
         from updater.history.versions import version_text
 
         soaked, came, why = _soaked(
-            self.root, key, version_text(tag, digest), self.source_paths, self.target, self.source
+            self.root,
+            key,
+            version_text(tag, digest),
+            # the files the source holds the version in: a walk of a few files, not of
+            # every directory the environment's globs expand to
+            tuple(dict.fromkeys(r.file for r in sources)),
+            self.target,
+            self.source,
         )
         if came is not None:
             note.soaked = _duration(_age(came))
