@@ -199,3 +199,23 @@ def test_scan_skipped_lists_every_file_left_alone_through_the_cli(tmp_path: Path
     assert (tmp_path / "flux/release.yaml").read_text() == HELM_RELEASE_TEXT_VALUES
     assert (tmp_path / ".gitlab-ci.yml").read_text() == JOB
     assert (tmp_path / ".github/dependabot.yml").read_text() == JOB
+
+
+def test_the_shipped_ci_examples_are_not_config(tmp_path: Path) -> None:
+    """examples/gitlab/*.gitlab-ci.yml and examples/github/*.yml run images, they do not
+    deploy them: scan of the examples lists none of their images (docker:27, alpine)."""
+    import shutil
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    copy = tmp_path / "examples"
+    shutil.copytree(examples, copy)
+    result = updater("scan", "--repo", str(copy), "--skipped", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    found = [r["file"] for r in rows if "image" in r]
+    assert found and not [f for f in found if f.startswith(("gitlab/", "github/"))]
+    skipped = {r["file"]: r["skipped"] for r in rows if "skipped" in r}
+    gitlab = sorted(p.name for p in (copy / "gitlab").glob("*.gitlab-ci.yml"))
+    assert gitlab
+    for name in gitlab:
+        assert skipped[f"gitlab/{name}"] == "CI file, not deployed configuration"
