@@ -117,3 +117,24 @@ def test_without_history_soak_is_refused_with_the_reason(tmp_path: Path) -> None
         == f"soak 2h00m: --repo {plain}: not a git repository (history reads its commits)"
     )
     assert (plain / PROD).read_text() == overlay("1.4.0")
+
+
+def test_a_merged_pull_request_counts_from_its_merge(repo: Repo) -> None:
+    """The bot's branch was committed 30h ago but merged an hour ago: not soaked, and the
+    source commit is the merge."""
+    seeded(repo)
+    git(repo.path, "checkout", "-q", "-b", "updater/dev")
+    repo.edit({DEV: overlay("1.5.0")}, "on the bot branch", when=hours_ago(30))
+    git(repo.path, "checkout", "-q", "main")
+    repo.edit({"README.md": "x\n"}, "main moves on", when=hours_ago(20))
+    when = hours_ago(1)
+    env = {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+    git(repo.path, "merge", "-q", "--no-ff", "-m", "Merge the PR", "updater/dev", env=env)
+    merge = repo.head()
+    (note,) = promote(repo)["promotions"]
+    assert note["decision"] == "not-soaked" and note["source_commit"] == merge
+    assert note["reason"].startswith("dev has run 1.5.0 for 1h0")
+    fast = CONFIG.replace("soak: 2h", "soak: 30m")
+    repo.edit({".image-updater.yaml": fast}, "shorter soak", when=hours_ago(0.5))
+    (note,) = promote(repo)["promotions"]
+    assert note["decision"] == "promoted" and note["source_commit"] == merge

@@ -131,16 +131,24 @@ def _older(source: str | None, target: str | None) -> bool:
 def arrival(
     root: Path, key: str, paths: tuple[str, ...], version: str
 ) -> tuple[Entry | None, str | None]:
-    """The newest commit that set ``key`` to ``version`` under ``paths`` (the source's
-    paths), and where a shallow clone's history ended if it was not found."""
+    """When ``key`` got ``version`` in ``paths`` (the source's files): the newest commit
+    that set it, or, for a commit merged from another branch (a pull request), the merge
+    that brought it onto the branch; and where a shallow clone's history ended if it was
+    not found."""
+    from dataclasses import replace
+
     from updater.history import Query, Walker
     from updater.history.repo import HistoryRepo
 
-    walker = Walker(HistoryRepo.open(root), Query(key, paths, lazy=True))
+    repo = HistoryRepo.open(root)
+    walker = Walker(repo, Query(key, paths, lazy=True))
     for _, entries in walker.changes():
         for entry in entries:
             if entry.new == version:
-                return entry, None
+                merge = repo.landed(entry.commit)
+                return (
+                    entry if merge is None else replace(entry, commit=merge[0], date=merge[1])
+                ), None
     return None, walker.truncated_at
 
 
@@ -153,7 +161,7 @@ def _soaked(
     source: Environment,
 ) -> tuple[bool, Entry | None, str]:
     """(soaked, the commit the version arrived in, why not): the time in the source is
-    the committer date of the newest commit that set the source to this version."""
+    the committer date of the commit that brought the version onto the source's branch."""
     from updater.errors import UpdaterError
 
     try:

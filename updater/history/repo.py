@@ -247,6 +247,20 @@ class HistoryRepo:
             return []
         return [entry.partition(":")[2] for entry in out.split("\0") if entry]
 
+    def landed(self, sha: str) -> tuple[str, str] | None:
+        """(commit, committer date) of the merge that brought ``sha`` onto HEAD's
+        first-parent line; None when ``sha`` is on that line itself (or is HEAD)."""
+        status, out, _ = self.run(
+            "log", "--first-parent", "--ancestry-path", "--format=%H %P%x00%cI",
+            f"{sha}..HEAD", check=False,
+        )  # fmt: skip
+        lines = out.strip().splitlines()
+        if status != 0 or not lines:
+            return None
+        head, _, date = lines[-1].partition("\0")
+        commit, *parents = head.split()
+        return None if parents[:1] == [sha] else (commit, date)
+
     # -- shallow clones
 
     def shallow_boundary(self) -> frozenset[str]:
