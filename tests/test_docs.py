@@ -38,6 +38,8 @@ EXAMPLE = re.compile(
 )
 YAML_FENCE = re.compile(r"^```yaml$", re.MULTILINE)
 README_DIFF = re.compile(r"^```diff\n\$ updater (?P<args>.*?)\n(?P<output>.*?)^```$", re.S | re.M)
+# An inline claim: `updater ARGS` prints `OUTPUT` (across a line break too).
+PRINTS = re.compile(r"`updater (?P<args>[^`]+)`\s+prints\s+`(?P<output>[^`]*)`")
 
 
 @dataclass(frozen=True)
@@ -138,3 +140,16 @@ def test_the_readme_diff_is_what_the_command_prints(tmp_path: Path) -> None:
     result = updater(*args)
     assert result.returncode == 0, result.stderr
     assert result.stdout + result.stderr == match["output"]
+
+
+def test_the_readme_s_inline_prints_claims() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    claims = [(m["args"], m["output"]) for m in PRINTS.finditer(readme)]
+    assert claims == [("choose --policy numerical --order desc 3 10 2", "2")]
+    for args, output in claims:
+        result = updater(*shlex.split(args))
+        assert (result.returncode, result.stdout) == (0, output + "\n"), result.stderr
+    # "... without `--order` it prints `10`"
+    plain = updater("choose", "--policy", "numerical", "3", "10", "2")
+    assert plain.stdout == "10\n"
+    assert "without\n  `--order` it prints `10`" in readme
