@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -61,7 +62,15 @@ def sources(root: Node) -> Iterator[tuple[str, MappingNode]]:
                     yield f"{base}.sources[{index}]", item
 
 
-def find(document: Document, root: Node) -> Iterator[Site | Skipped]:
+def matches(file_name: str, root: MappingNode) -> bool:
+    return is_source_file(file_name) or is_application(root)
+
+
+def find(document: Document, root: MappingNode) -> Iterator[Site | Skipped]:
+    """An override file is one source's parameters; an Application has its sources."""
+    if is_source_file(posixpath.basename(document.path)):
+        yield from find_in_source(document, root, "")
+        return
     for path, source in sources(root):
         yield from find_in_source(document, source, path)
 

@@ -81,6 +81,11 @@ def name_prefix(values: Node) -> str:
     return "/".join(parts)
 
 
+def matches(file_name: str, root: MappingNode) -> bool:
+    """Any mapping no other kind claims is read as Helm values (the last kind tried)."""
+    return True
+
+
 def find(document: Document, values: Node, base: str = "") -> Iterator[Site | Skipped]:
     context = _Context(document, values, base)
     for path, mapping in walk_mappings(values, base):

@@ -41,6 +41,10 @@ def is_kustomization(file_name: str) -> bool:
     return file_name in FILE_NAMES
 
 
+def matches(file_name: str, root: MappingNode) -> bool:
+    return is_kustomization(file_name)
+
+
 def find(document: Document, root: Node) -> Iterator[Site | Skipped]:
     images = get(root, "images")
     if not is_sequence(images):

@@ -1,12 +1,14 @@
-"""Kubernetes objects (``image:`` of containers, initContainers, ephemeralContainers
-anywhere, and other ``image:`` strings in custom resources) and compose services."""
+"""Kubernetes objects: ``image:`` of containers, initContainers, ephemeralContainers
+anywhere, other ``image:`` strings in custom resources, and a Flux HelmRelease's
+``spec.values`` read as Helm values."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ruamel.yaml.nodes import Node, ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
+from updater.edit import helm
 from updater.edit.document import (
     Document,
     get,
@@ -14,27 +16,22 @@ from updater.edit.document import (
     is_mapping,
     is_scalar,
     is_string,
-    items,
     join,
     line_of,
     walk_mappings,
 )
-from updater.edit.model import Skipped
+from updater.edit.model import EMBEDDED_VALUES, Skipped
 from updater.edit.site import Site, ref_site
 
 # Objects whose ``image:`` names a repository to watch or a pattern, not a deployment.
 NOT_DEPLOYING_GROUPS = frozenset(
     {"image.toolkit.fluxcd.io", "argocd-image-updater.argoproj.io", "kyverno.io"}
 )
+HELM_RELEASE_GROUP = "helm.toolkit.fluxcd.io"
 
 
 def is_kubernetes_object(root: Node) -> bool:
     return is_string(get(root, "apiVersion")) and is_string(get(root, "kind"))
-
-
-def is_compose(root: Node) -> bool:
-    services = get(root, "services")
-    return is_mapping(services) and get(root, "apiVersion") is None
 
 
 def deploys_images(root: Node) -> bool:
@@ -43,7 +40,35 @@ def deploys_images(root: Node) -> bool:
     return group not in NOT_DEPLOYING_GROUPS
 
 
-def find(
+def matches(file_name: str, root: MappingNode) -> bool:
+    return is_kubernetes_object(root)
+
+
+def find(document: Document, root: MappingNode) -> Iterator[Site | Skipped]:
+    prune: frozenset[int] = frozenset()
+    if is_helm_release(root):
+        values = get(get(root, "spec"), "values")
+        if is_mapping(values):
+            yield from helm.find(document, values, "spec.values")
+            prune = frozenset({id(values)})
+        elif is_scalar(values) and is_string(values) and values.value.strip():
+            yield Skipped(document.path, line_of(values), "", EMBEDDED_VALUES)
+    if deploys_images(root):
+        yield from images(document, root, prune)
+
+
+def is_helm_release(root: Node) -> bool:
+    api_version = get(root, "apiVersion")
+    kind = get(root, "kind")
+    return (
+        is_scalar(api_version)
+        and api_version.value.startswith(HELM_RELEASE_GROUP + "/")
+        and is_scalar(kind)
+        and kind.value == "HelmRelease"
+    )
+
+
+def images(
     document: Document, root: Node, prune: frozenset[int] = frozenset()
 ) -> Iterator[Site | Skipped]:
     """Every ``image:`` string: containers, initContainers and ephemeralContainers in any
@@ -52,18 +77,11 @@ def find(
     for path, mapping in walk_mappings(root, prune=prune):
         image = get(mapping, "image")
         if is_scalar(image) and is_string(image) and image.value:
-            yield _site(document, image, join(path, "image"), "manifest")
+            yield image_site(document, image, join(path, "image"), "manifest")
 
 
-def find_compose(document: Document, root: Node) -> Iterator[Site | Skipped]:
-    services = get(root, "services")
-    for name, _, service in items(services) if services is not None else ():
-        image = get(service, "image")
-        if is_scalar(image) and is_string(image) and image.value:
-            yield _site(document, image, join(join("services", name), "image"), "compose")
-
-
-def _site(document: Document, node: ScalarNode, path: str, kind: str) -> Site | Skipped:
+def image_site(document: Document, node: ScalarNode, path: str, kind: str) -> Site | Skipped:
+    """An ``image: REF`` string as a site (a block scalar is left alone)."""
     if is_block_scalar(node):
         return Skipped(document.path, line_of(node), "", "block scalar")
     return ref_site(file=document.path, kind=kind, path=path, node=node)

@@ -25,6 +25,7 @@ from updater.edit.document import (
     scalars,
 )
 from updater.edit.document import parse as parse_document
+from updater.edit.kinds import find_all
 from updater.edit.markers import NEEDLE as MARKER_NEEDLE
 from updater.edit.model import FileEdit, Plan, Record, Skipped
 from updater.edit.reading import (
@@ -34,7 +35,7 @@ from updater.edit.reading import (
     contains_any,
     max_file_size,
 )
-from updater.edit.scan import Candidate, candidates, find_all, gc_paused, read_document
+from updater.edit.scan import Candidate, candidates, gc_paused, read_document
 from updater.edit.site import Field, Insertion, ResolveDigest, Site, apply
 from updater.errors import EditError
 from updater.reference import Change
@@ -568,11 +569,3 @@ def _verify(
             raise refused
     if added != [value for a in file_plan.insertions for value in a.values]:
         raise refused
-
-
-def write_plan(plan: Plan) -> list[str]:
-    """Moved to ``updater.writing`` (journal, all-or-nothing); this name stays for
-    existing callers."""
-    from updater.writing import write_plan as write
-
-    return write(plan)

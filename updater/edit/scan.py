@@ -13,21 +13,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ruamel.yaml.nodes import Node
-
-from updater.edit import argocd, helm, kustomize, manifests, markers
 from updater.edit.document import (
     Document,
     decode,
-    get,
     is_mapping,
-    is_scalar,
     is_sequence,
-    is_string,
-    line_of,
     parse,
 )
-from updater.edit.model import EMBEDDED_VALUES, ScanResult, Skipped
+from updater.edit.kinds import find_all
+from updater.edit.model import ScanResult, Skipped
 from updater.edit.reading import (
     DEFAULT_MAX_FILE_SIZE,
     Unreadable,
@@ -55,15 +49,6 @@ SKIPPED_FILE_REASONS = {
 CI_FILE = "CI file, not deployed configuration"
 CHART_TEMPLATES = "Helm chart templates (Go templates, not YAML to edit)"
 GO_TEMPLATE = "Go template, not YAML to edit"
-# A line comment that takes a reference out (a key read as an image that is not one).
-IGNORE_NEEDLE = "updater:"
-IGNORE_COMMENT = re.compile(r"#[ \t]*updater:[ \t]*ignore\b")
-IGNORED = "ignored (# updater: ignore)"
-HELM_RELEASE_GROUP = "helm.toolkit.fluxcd.io"
-# "# image: nginx:1.25" and friends: worth telling a user why scan did not list them.
-COMMENTED_OUT = re.compile(
-    r"^[ \t]*#[ \t]*(?:-[ \t]+)?(?:image|newTag|newName|repository):[ \t]*([^\s#]+)", re.MULTILINE
-)
 
 
 @dataclass(frozen=True)
@@ -328,93 +313,6 @@ def _template_action_line(document: Document) -> int:
         elif is_sequence(node):
             stack.extend(node.value)
     return min(lines, default=0)
-
-
-def find_all(document: Document, file_name: str, *, commented: bool = True) -> list[Site | Skipped]:
-    """Every site and skipped value of a parsed file, each set of fields once;
-    ``commented``: also note commented-out references (for people, not for edits)."""
-    found: list[Site | Skipped] = []
-    seen_fields: dict[frozenset[int], int] = {}
-
-    def add(items: Iterator[Site | Skipped]) -> None:
-        for item in items:
-            if isinstance(item, Site):
-                key = frozenset(id(f.node) for f in item.fields.values())
-                if key in seen_fields:
-                    # A setter marker on a field another kind found: the marker's
-                    # explicit policy wins, so aliases reach it.
-                    if item.policy is not None:
-                        found[seen_fields[key]] = item
-                    continue
-                seen_fields[key] = len(found)
-            found.append(item)
-
-    for root in document.roots:
-        add(_root_sites(document, root, file_name))
-    add(markers.find(document, found))
-    if IGNORE_NEEDLE in document.text:
-        found = _drop_ignored(document, found)
-    for match in COMMENTED_OUT.finditer(document.text) if commented else ():
-        line = document.text.count("\n", 0, match.start()) + 1
-        found.append(Skipped(document.path, line, match.group(1), "commented out"))
-    return found
-
-
-def _drop_ignored(document: Document, found: list[Site | Skipped]) -> list[Site | Skipped]:
-    """``# updater: ignore`` on a line of a reference (or on the key line just above an
-    image block) takes that reference out of scan, set-image and poll."""
-    lines = {
-        document.text.count("\n", 0, match.start()) + 1
-        for match in IGNORE_COMMENT.finditer(document.text)
-    }
-    kept: list[Site | Skipped] = []
-    for item in found:
-        if isinstance(item, Site):
-            marked = {int(f.node.start_mark.line) + 1 for f in item.fields.values()}
-            if item.mapping is not None:
-                marked.add(int(item.mapping.start_mark.line))  # the line above, 1-based
-            if marked & lines:
-                kept.append(Skipped(item.file, item.line, item.image, IGNORED))
-                continue
-        kept.append(item)
-    return kept
-
-
-def _root_sites(document: Document, root: Node, file_name: str) -> Iterator[Site | Skipped]:
-    if not is_mapping(root):
-        return
-    if kustomize.is_kustomization(file_name):
-        yield from kustomize.find(document, root)
-    elif argocd.is_source_file(file_name):
-        yield from argocd.find_in_source(document, root, "")
-    elif argocd.is_application(root):
-        yield from argocd.find(document, root)
-    elif manifests.is_kubernetes_object(root):
-        prune: frozenset[int] = frozenset()
-        if _is_helm_release(root):
-            values = get(get(root, "spec"), "values")
-            if is_mapping(values):
-                yield from helm.find(document, values, "spec.values")
-                prune = frozenset({id(values)})
-            elif is_scalar(values) and is_string(values) and values.value.strip():
-                yield Skipped(document.path, line_of(values), "", EMBEDDED_VALUES)
-        if manifests.deploys_images(root):
-            yield from manifests.find(document, root, prune)
-    elif manifests.is_compose(root):
-        yield from manifests.find_compose(document, root)
-    else:
-        yield from helm.find(document, root)
-
-
-def _is_helm_release(root: Node) -> bool:
-    api_version = get(root, "apiVersion")
-    kind = get(root, "kind")
-    return (
-        is_scalar(api_version)
-        and api_version.value.startswith(HELM_RELEASE_GROUP + "/")
-        and is_scalar(kind)
-        and kind.value == "HelmRelease"
-    )
 
 
 # Every kind of site needs one of these words: image/images/imageTag/$imagepolicy keys

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from updater.edit.kinds import find_all
 from updater.edit.model import Skipped
 from updater.edit.reading import max_file_size
 from updater.edit.scan import (
     SCAN_NEEDLES,
     Candidate,
     file_skip_reason,
-    find_all,
     is_candidate_name,
     read_document,
 )
