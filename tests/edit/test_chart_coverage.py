@@ -31,7 +31,7 @@ import json
 import pytest
 
 from tests.shared import SHARED, needs
-from updater.edit.scan import scan_repo
+from updater.edit.walk import scan_repo
 
 CORPUS_CHARTS = SHARED / "corpus-charts"
 pytestmark = needs("corpus-charts")

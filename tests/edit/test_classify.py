@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.edit.helpers import make_repo, plan_for
 from tests.edit.test_cli import updater
-from updater.edit.scan import scan_repo
+from updater.edit.walk import scan_repo
 
 CHART = "apiVersion: v2\nname: app\nversion: 1.0.0\n"
 VALUES = "image:\n  repository: ghcr.io/acme/api\n  tag: 1.4.2\n"

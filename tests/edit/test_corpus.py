@@ -13,7 +13,7 @@ from tests.edit.checks import assert_only_values_changed
 from tests.shared import needs
 from updater.edit.model import Reference
 from updater.edit.planner import plan
-from updater.edit.scan import scan_repo
+from updater.edit.walk import scan_repo
 from updater.reference import Change
 
 pytestmark = needs("corpus")
@@ -116,9 +116,9 @@ def test_env_placeholders_are_never_rewritten(corpus_repo: Path) -> None:
 def test_parallel_scan_finds_the_same_in_the_same_order(
     corpus_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from updater.edit import scan
+    from updater.edit import walk
 
-    monkeypatch.setattr(scan, "PARALLEL_MIN_FILES", 10)
+    monkeypatch.setattr(walk, "PARALLEL_MIN_FILES", 10)
     one = scan_repo(corpus_repo)
     two = scan_repo(corpus_repo, workers=2)
     assert two == one

@@ -10,7 +10,7 @@ import pytest
 
 from tests.edit.helpers import edited, make_repo, plan_for
 from tests.edit.test_cli import updater
-from updater.edit.scan import scan_repo
+from updater.edit.walk import scan_repo
 from updater.errors import EditError
 
 DIGEST = "sha256:" + "b" * 64

@@ -14,8 +14,8 @@ from tests.edit.helpers import make_repo
 from updater.edit import argocd, compose, helm, kinds, kustomize, manifests
 from updater.edit.document import Document, get
 from updater.edit.model import Skipped
-from updater.edit.scan import scan_repo
 from updater.edit.site import Site, ref_site
+from updater.edit.walk import scan_repo
 
 
 def kinds_found(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:

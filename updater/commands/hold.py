@@ -171,7 +171,7 @@ def _delivered(
 
 def _at_from_scan(root: Path, repository: str, paths: tuple[str, ...]) -> str | None:
     """The one version the image is at under ``paths``, for ``at:`` when not given."""
-    from updater.edit.scan import scan_repo
+    from updater.edit.walk import scan_repo
 
     found = {
         (r.tag, r.digest)

@@ -107,7 +107,7 @@ def _kustomize_names(root: Path, references: Sequence[Reference]) -> dict[tuple[
 
 
 def _keyed(root: Path, paths: tuple[str, ...]) -> dict[str, list[Reference]]:
-    from updater.edit.scan import scan_repo
+    from updater.edit.walk import scan_repo
 
     if not paths:
         return {}

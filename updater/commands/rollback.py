@@ -121,7 +121,7 @@ def make_planner(request: RollbackRequest, repository: str, spelled: str) -> Any
 
     def make_plan(root: Path) -> Plan:
         if target is None:
-            from updater.edit.scan import candidates
+            from updater.edit.walk import candidates
 
             next(candidates(root, request.paths), None)  # a bad --path first, as for --to
         tag, digest = target or previous_version(

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from updater.edit.model import Plan, ScanResult
-from updater.edit.scan import scan_repo
+from updater.edit.walk import scan_repo
 from updater.errors import UsageError
 from updater.remote import is_remote_url
 from updater.report import reference_json, scan_table

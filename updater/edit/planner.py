@@ -35,8 +35,8 @@ from updater.edit.reading import (
     contains_any,
     max_file_size,
 )
-from updater.edit.scan import Candidate, candidates, gc_paused, read_document
 from updater.edit.site import Field, Insertion, ResolveDigest, Site, apply
+from updater.edit.walk import Candidate, candidates, gc_paused, read_document
 from updater.errors import EditError
 from updater.reference import Change
 

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from updater.edit.kinds import find_all
 from updater.edit.model import Skipped
 from updater.edit.reading import max_file_size
-from updater.edit.scan import (
+from updater.edit.site import Site
+from updater.edit.walk import (
     SCAN_NEEDLES,
     Candidate,
     file_skip_reason,
     is_candidate_name,
     read_document,
 )
-from updater.edit.site import Site
 from updater.errors import EditError
 
 

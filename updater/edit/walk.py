@@ -1,4 +1,8 @@
-"""Which files are candidates, and every reference in a file, by kind."""
+"""Walking a repo: which files are candidates (and why others are passed over), reading
+and parsing each, and every reference under a root (``scan_repo``, which the ``scan``
+command prints). What a parsed file references is ``updater.edit.kinds``.
+
+Named for the walk, not "scan": ``updater/commands/scan.py`` is the command."""
 
 from __future__ import annotations
 
