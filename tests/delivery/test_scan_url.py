@@ -77,3 +77,14 @@ def test_scan_a_url_with_user_info_never_shows_the_token() -> None:
     assert result.returncode == 5, result.stderr
     assert "cannot clone http://127.0.0.1:9/acme/config.git" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--branch", "release"), ("--forge", "github"), ("--token-env", "T")]
+)
+def test_clone_options_with_a_directory_are_refused(tmp_path: Path, flag: str, value: str) -> None:
+    result = run_updater("scan", "--repo", str(tmp_path), flag, value)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"updater: error: {flag}: only with a URL --repo (a directory is scanned as it is)\n"
+    )

@@ -30,11 +30,16 @@ def run(
     def read(root: Path) -> ScanResult:
         return scan_repo(root, paths, workers=os.cpu_count() or 1, skipped=show_skipped)
 
+    given = {key: value for key, value in (clone or {}).items() if value is not None}
     if is_remote_url(repo):
-        result = _on_clone(repo, paths, clone or {}, read)
+        result = _on_clone(repo, paths, given, read)
     else:
         if not Path(repo).is_dir():
             raise UsageError(f"--repo {repo}: not a directory or a git URL")
+        if given:
+            flag = "--" + next(iter(given)).replace("_", "-")
+            # A local checkout is scanned as it is: an ignored --branch would mislead.
+            raise UsageError(f"{flag}: only with a URL --repo (a directory is scanned as it is)")
         result = read(Path(repo))
     if as_json:
         rows = [reference_json(reference) for reference in result.references]
@@ -68,6 +73,5 @@ def _on_clone(
         found.append(read(root))
         return Plan(root=root, changes=())
 
-    given = {key: value for key, value in options.items() if value is not None}
-    deliver(DeliveryRequest(url, "dry-run", tuple(paths), given), scan_clone)
+    deliver(DeliveryRequest(url, "dry-run", tuple(paths), dict(options)), scan_clone)
     return found[0]
