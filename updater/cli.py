@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from updater import __version__, deadline
+from updater.deliver.options import FLAGS, Flag
 from updater.errors import UpdaterError
 from updater.remote import redact_userinfo
 
@@ -66,135 +67,33 @@ def mode_options(*extra: str) -> Callable[[F], F]:
     return decorate
 
 
-DELIVERY_KEYS = (
-    "branch",
-    "remote",
-    "forge",
-    "api_url",
-    "project",
-    "token_env",
-    "labels",
-    "reviewers",
-    "assignees",
-    "draft",
-    "auto_merge",
-    "merge_method",
-    "close_superseded",
-    "author",
-    "committer",
-    "message",
-    "skip_ci",
-    "signoff",
-    "max_retries",
-)
-
-
 def delivery_options(func: F) -> F:
-    """Options of --commit/--push/--pull-request. The command receives them as one keyword,
-    ``delivery``: a dict keyed like ``updater.deliver.DeliveryOptions`` (unset ones left out)."""
-    options = [
-        click.option(
-            "--branch",
-            metavar="NAME",
-            help="Base branch to push to / propose against (default: the remote's default,"
-            " or a local checkout's upstream).",
-        ),
-        click.option(
-            "--remote",
-            metavar="NAME",
-            help="Remote of a local --repo to deliver to (default: upstream's, else origin).",
-        ),
-        click.option(
-            "--forge",
-            type=click.Choice(["github", "gitlab"]),
-            help="Forge for --pull-request (default: from the remote URL's host).",
-        ),
-        click.option(
-            "--api-url",
-            metavar="URL",
-            help="Forge API: GitHub Enterprise https://HOST/api/v3, GitLab https://HOST.",
-        ),
-        click.option(
-            "--project",
-            metavar="OWNER/NAME",
-            help="Repository on the forge (default: the remote URL's path).",
-        ),
-        click.option(
-            "--token-env",
-            metavar="VAR",
-            help="Variable holding the token (default: GITHUB_TOKEN, GH_TOKEN,"
-            " GITLAB_TOKEN, CI_JOB_TOKEN).",
-        ),
-        click.option(
-            "--label",
-            "labels",
-            multiple=True,
-            metavar="NAME",
-            help="Label for the PR/MR (repeatable, or comma-separated).",
-        ),
-        click.option(
-            "--reviewer",
-            "reviewers",
-            multiple=True,
-            metavar="USER",
-            help="Reviewer (repeatable; GitHub ORG/TEAM for a team, GitLab user name or id).",
-        ),
-        click.option(
-            "--assignee", "assignees", multiple=True, metavar="USER", help="Assignee (repeatable)."
-        ),
-        click.option("--draft", is_flag=True, default=None, help="Open the PR/MR as a draft."),
-        click.option(
-            "--auto-merge",
-            is_flag=True,
-            default=None,
-            help="GitHub auto-merge / GitLab merge when the pipeline succeeds.",
-        ),
-        click.option(
-            "--merge-method",
-            type=click.Choice(["merge", "squash", "rebase"]),
-            help="Merge method for GitHub auto-merge (default: merge).",
-        ),
-        click.option(
-            "--close-superseded",
-            is_flag=True,
-            default=None,
-            help="Close the bot's open PRs/MRs whose images this one covers.",
-        ),
-        click.option(
-            "--author",
-            metavar="'NAME <EMAIL>'",
-            help="Commit author (default: gitops-updater <gitops-updater@users.noreply"
-            ".github.com>).",
-        ),
-        click.option(
-            "--committer", metavar="'NAME <EMAIL>'", help="Committer (default: the author)."
-        ),
-        click.option(
-            "--message",
-            metavar="TEMPLATE",
-            help="Commit message template: {summary} {images} {old} {new} {files}"
-            " {count} {base} {details}.",
-        ),
-        click.option(
-            "--skip-ci", is_flag=True, default=None, help="Append [skip ci] to the commit subject."
-        ),
-        click.option("--signoff", is_flag=True, default=None, help="Add a Signed-off-by trailer."),
-        click.option(
-            "--max-retries",
-            type=click.IntRange(min=0),
-            metavar="N",
-            help="Push retries after losing a race (default: 10).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
+    """Options of --commit/--push/--pull-request, made from ``DeliveryOptions``' fields
+    (their one definition). The command receives them as one keyword, ``delivery``: a
+    dict keyed like ``updater.deliver.DeliveryOptions`` (unset ones left out)."""
+    for name, flag in reversed(FLAGS.items()):
+        func = click.option(flag.name, name, help=flag.help, **_click_kind(flag))(func)
     return func
 
 
+def _click_kind(flag: Flag) -> dict[str, Any]:
+    if flag.kind == "bool":
+        return {"is_flag": True, "default": None}  # None: not given, so a config may say
+    kind: dict[str, Any] = {"metavar": flag.metavar} if flag.metavar else {}
+    if flag.choices:
+        kind["type"] = click.Choice(list(flag.choices))
+    if flag.kind == "list":
+        kind["multiple"] = True
+    if flag.kind == "int":
+        kind["type"] = click.IntRange(min=0)
+    return kind
+
+
 def pop_delivery(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Take the delivery options out of a command's keyword arguments (unset ones dropped)."""
-    values = {key: kwargs.pop(key) for key in DELIVERY_KEYS if key in kwargs}
-    return {k: v for k, v in values.items() if v is not None and v != () and v is not False}
+    """Take the delivery options out of a command's keyword arguments; the ones not given
+    (None, or no value of a repeatable flag) are left out, a given False is kept."""
+    values = {key: kwargs.pop(key) for key in FLAGS if key in kwargs}
+    return {k: v for k, v in values.items() if v is not None and v != ()}
 
 
 class VerifyRenderCommand(click.Command):

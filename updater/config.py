@@ -16,8 +16,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from updater.deliver.options import FLAGS
 from updater.environments import Environment, check_environments
-from updater.errors import UsageError
+from updater.errors import UsageError, located
 from updater.holds import Hold, check_holds
 from updater.policy import (
     ORDERS,
@@ -48,29 +49,13 @@ IMAGE_KEYS = (
     "pin-digest", "platform", "min-age", "paths", "alias", "only-marked", "allow-downgrade",
 )  # fmt: skip
 REGISTRY_KEYS = ("host", "insecure")
-# delivery key -> (type, choices); the names match the command-line flags
+# delivery key -> (type, choices), from DeliveryOptions' flags (their one definition),
+# and the DeliveryOptions field each key sets.
 DELIVERY_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "mode": ("str", MODES),
-    "branch": ("str", ()),
-    "remote": ("str", ()),
-    "forge": ("str", ("github", "gitlab")),
-    "api-url": ("str", ()),
-    "project": ("str", ()),
-    "token-env": ("str", ()),
-    "labels": ("list", ()),
-    "reviewers": ("list", ()),
-    "assignees": ("list", ()),
-    "draft": ("bool", ()),
-    "auto-merge": ("bool", ()),
-    "merge-method": ("str", ("merge", "squash", "rebase")),
-    "close-superseded": ("bool", ()),
-    "author": ("str", ()),
-    "committer": ("str", ()),
-    "message": ("str", ()),
-    "skip-ci": ("bool", ()),
-    "signoff": ("bool", ()),
-    "max-retries": ("int", ()),
+    **{flag.key: (flag.kind, flag.choices) for flag in FLAGS.values()},
 }
+DELIVERY_FIELDS = {flag.key: name for name, flag in FLAGS.items()}
 
 
 class ConfigError(UsageError):
@@ -433,8 +418,8 @@ def check_delivery(
         if key == "mode":
             mode = parsed
         else:
-            options[key.replace("-", "_")] = parsed
-            lines[key.replace("-", "_")] = c.value_line(entry, key)
+            options[DELIVERY_FIELDS[key]] = parsed
+            lines[DELIVERY_FIELDS[key]] = c.value_line(entry, key)
     return mode, options, lines
 
 
@@ -501,7 +486,9 @@ def confirmed_delivery(
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The config's delivery options; ``api-url``/``token-env`` there are refused (file:line)
-    unless the command line or the CI platform confirms them."""
+    unless the command line or the CI platform confirms them. ``sources`` names where
+    each one the command line leaves to the file came from (``FILE:LINE: delivery.KEY``),
+    so that a message about its value names the file, not a flag."""
     from updater.remote import FORGES, Trust, origin
 
     options = dict(config.delivery)
@@ -523,7 +510,12 @@ def confirmed_delivery(
             f" a token goes; pass {flag} {value} on the command line (or in the CI settings)"
             " to confirm it, or remove it here"
         )
-    return options
+    sources = {
+        key: located(f"delivery.{FLAGS[key].key}", config.path, config.delivery_lines.get(key))
+        for key in options
+        if command_line.get(key) is None
+    }
+    return {**options, "sources": sources} if sources else options
 
 
 def delivery_mode(flag: str | None, config: PollConfig) -> str:

@@ -143,6 +143,7 @@ def commit_message(
     skip_ci: bool = False,
     trigger: Trigger = SET_IMAGE,
     run: str = "",
+    source: str = "--message",
 ) -> str:
     """The commit message: ``template`` with {summary} {images} {old} {new} {files} {count}
     {image_count} {file_count} {base} {details}; ``skip_ci`` appends ``[skip ci]`` to the
@@ -157,10 +158,7 @@ def commit_message(
         from updater.errors import UsageError
 
         known = " ".join("{" + k + "}" for k in variables)
-        raise UsageError(
-            f"message template (--message or delivery.message): bad template ({error});"
-            f" variables: {known}"
-        ) from None
+        raise UsageError(f"{source}: bad message template ({error}); variables: {known}") from None
     subject, sep, rest = text.strip("\n").partition("\n")
     if skip_ci and SKIP_CI_MARKER not in text:
         subject = f"{subject} {SKIP_CI_MARKER}"

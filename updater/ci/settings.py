@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from updater.ci.repo import Forge, resolve_repo
+from updater.deliver.options import FLAGS
 from updater.errors import UsageError
 
 COMMANDS = ("set-image", "poll", "promote")
@@ -83,24 +84,22 @@ class Settings:
         if self.mode:
             args.append(f"--{self.mode}")
         args.append("--json")
-        if self.token_variable:
-            args += ["--token-env", self.token_variable]
-        if self.forge:
-            args += ["--forge", self.forge]
-        if self.mode in (*DELIVERING_MODES, CONFIG_MODE, ""):
-            if self.branch:
-                args += ["--branch", self.branch]
-            if self.message:
-                args += ["--message", self.message]
-        if self.mode in ("pull-request", CONFIG_MODE, ""):
-            if self.api_url:
-                args += ["--api-url", self.api_url]
-            for label in self.labels:
-                args += ["--label", label]
-            for reviewer in self.reviewers:
-                args += ["--reviewer", reviewer]
-            if self.auto_merge:
-                args.append("--auto-merge")
+        # Delivery options are spelled by their one definition (DeliveryOptions' flags);
+        # each reaches the command line only in the modes that use it.
+        delivering = self.mode in (*DELIVERING_MODES, CONFIG_MODE, "")
+        proposing = self.mode in ("pull-request", CONFIG_MODE, "")
+        for option, value, wanted in (
+            ("token_env", self.token_variable, True),
+            ("forge", self.forge, True),
+            ("branch", self.branch, delivering),
+            ("message", self.message, delivering),
+            ("api_url", self.api_url, proposing),
+            ("labels", self.labels, proposing),
+            ("reviewers", self.reviewers, proposing),
+            ("auto_merge", self.auto_merge, proposing),
+        ):
+            if wanted:
+                args += _flag_args(option, value)
         if self.allow_no_match and self.command == "set-image":
             args.append("--allow-no-match")
         args += self.extra_args
@@ -108,6 +107,16 @@ class Settings:
             # "--" keeps an image value that starts with "-" from being read as an option.
             args += ["--", *self.images]
         return args
+
+
+def _flag_args(option: str, value: str | bool | tuple[str, ...]) -> list[str]:
+    """``--flag VALUE``, the flag alone (a true bool), or the flag once per item."""
+    flag = FLAGS[option].name
+    if isinstance(value, bool):
+        return [flag] if value else []
+    if isinstance(value, tuple):
+        return [arg for item in value for arg in (flag, item)]
+    return [flag, value] if value else []
 
 
 def split_words(value: str) -> tuple[str, ...]:

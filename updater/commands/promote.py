@@ -433,6 +433,10 @@ def run(request: PromoteRequest) -> int:
     promoter = Promoter(source, target, config, wanted, request.allow_downgrade)
     options = confirmed_delivery(config, request.delivery) if config is not None else {}
     options = {**options, **target.delivery, **request.delivery}
+    if "sources" in options:  # an environment's own delivery: is not the file's
+        options["sources"] = {
+            k: v for k, v in options["sources"].items() if k not in target.delivery
+        }
     options["proposal_head"] = f"updater/promote/{target.name}"
     options["proposal_text"] = proposal_text(promoter)
     options.setdefault(

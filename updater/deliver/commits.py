@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from updater import git
 from updater.deliver.model import Job
+from updater.deliver.options import DeliveryOptions
 from updater.edit.model import Plan
+from updater.errors import UsageError
 from updater.report import commit_message
 
 
@@ -14,17 +16,29 @@ def commit_parts(
     """(message, author, committer) of the commit for ``plan``; the message's trailers
     name the job's trigger and run."""
     options = job.options
-    author = git.Identity.parse(options.author) if options.author else git.BOT_IDENTITY
-    committer = git.Identity.parse(options.committer) if options.committer else author
+    author = _identity(options, "author") or git.BOT_IDENTITY
+    committer = _identity(options, "committer") or author
     message = commit_message(
         plan,
         options.message,
+        source=options.where("message"),
         base=base,
         skip_ci=options.skip_ci,
         trigger=job.trigger(plan),
         run=job.run,
     )
     return message, author, committer
+
+
+def _identity(options: DeliveryOptions, option: str) -> git.Identity | None:
+    """The author or committer option, refused naming where its value came from."""
+    text = getattr(options, option)
+    if not text:
+        return None
+    try:
+        return git.Identity.parse(text)
+    except UsageError as error:
+        raise UsageError(f"{options.where(option)}: {error}") from None
 
 
 def commit_plan(

@@ -1,0 +1,68 @@
+"""Each delivery option is defined once, in DeliveryOptions' field metadata: the command
+line's flags, the config's delivery: keys and types and the CI wrappers' arguments are
+made from it."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import click
+
+from updater.ci.settings import Settings
+from updater.cli import cli, pop_delivery
+from updater.config import DELIVERY_FIELDS, DELIVERY_KEYS, MODES
+from updater.deliver.options import FLAGS, DeliveryOptions
+
+
+def test_every_user_option_has_one_flag_and_one_config_key() -> None:
+    unflagged = {f.name for f in fields(DeliveryOptions)} - set(FLAGS)
+    assert unflagged == {"retry_delay", "proposal_head", "proposal_text", "sources"}
+    assert {
+        "mode": ("str", MODES),
+        **{flag.key: (flag.kind, flag.choices) for flag in FLAGS.values()},
+    } == DELIVERY_KEYS
+    assert {flag.key: name for name, flag in FLAGS.items()} == DELIVERY_FIELDS
+
+
+def test_the_commands_take_the_flags_as_defined() -> None:
+    for name in ("set-image", "poll", "promote", "rollback"):
+        command = cli.commands[name]
+        options = {param.name: param for param in command.params if isinstance(param, click.Option)}
+        for field_name, flag in FLAGS.items():
+            option = options[field_name]
+            assert option.opts == [flag.name] and option.help == flag.help, (name, field_name)
+            assert option.multiple is (flag.kind == "list")
+            assert option.is_flag is (flag.kind == "bool")
+
+
+def test_the_ci_arguments_spell_the_flags_as_defined() -> None:
+    settings = Settings(
+        command="poll",
+        mode="pull-request",
+        repo="r",
+        branch="main",
+        message="m",
+        labels=("a", "b"),
+        reviewers=("x",),
+        auto_merge=True,
+        token_variable="TOKEN",
+        forge="gitlab",
+        api_url="https://gitlab.example",
+    )
+    args = settings.argv()
+    for option, value in (
+        ("branch", "main"),
+        ("message", "m"),
+        ("api_url", "https://gitlab.example"),
+        ("token_env", "TOKEN"),
+        ("forge", "gitlab"),
+    ):
+        assert args[args.index(FLAGS[option].name) + 1] == value
+    assert [args[i + 1] for i, a in enumerate(args) if a == FLAGS["labels"].name] == ["a", "b"]
+    assert FLAGS["auto_merge"].name in args
+
+
+def test_pop_delivery_keeps_a_given_false_and_drops_what_was_not_given() -> None:
+    kwargs = {"draft": False, "labels": (), "branch": None, "signoff": True, "other": 1}
+    assert pop_delivery(kwargs) == {"draft": False, "signoff": True}
+    assert kwargs == {"other": 1}
