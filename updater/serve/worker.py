@@ -145,8 +145,8 @@ class Worker:
         now = self.clock()
         sorted_out = triage(batch, self.config, self.settings.host_aliases, facts, now)
         for event, due, reason in sorted_out.waiting:
-            self.store.postpone([event.seq], due, WAITING, reason)
             self.log("event", seq=event.seq, state=WAITING, due=due, reason=reason)
+            self.store.postpone([event.seq], due, WAITING, reason)
         for event, label, reason in sorted_out.ignored:
             self._ignore(event, label, reason)
         candidates = [c for c in sorted_out.candidates if c.lookup is not None]
@@ -185,9 +185,9 @@ class Worker:
         return self.config.holds
 
     def _ignore(self, event: Stored, label: str, reason: str) -> None:
-        self.store.finish([event.seq], IGNORED, reason)
         self.metrics.ignored.labels(label).inc()
         self.log("event", seq=event.seq, state=IGNORED, reason=reason, label=label)
+        self.store.finish([event.seq], IGNORED, reason)
 
     def _delivered(self, candidates: list[Candidate], result: DeliveryResult) -> None:
         done = self.clock()
@@ -197,15 +197,8 @@ class Worker:
         outcome = self._outcomes(candidates, touched)
         moved = [seq for seq, (state, _, _) in outcome.items() if state == DELIVERED]
         events = {e.seq: e for c in candidates for e in c.events}
-        for seq, (state, label, reason) in sorted(outcome.items()):
-            event = events[seq]
-            if state == DELIVERED:
-                mine = sha if not reason.endswith(UP_TO_DATE) else None
-                self.store.finish([seq], DELIVERED, reason, image=label, commit_sha=mine)
-                self.metrics.latency.observe(max(0.0, done - event.received))
-                self.log("event", seq=seq, state=DELIVERED, reason=reason, commit=mine)
-            else:
-                self._ignore(event, label, reason)
+        # The store is written last: what it says (and serve --status) is then already
+        # in the metrics and the log.
         self.metrics.deliveries.labels("changed" if changed else "up-to-date").inc()
         self.log(
             "delivery",
@@ -225,6 +218,15 @@ class Worker:
             diff=render_diff(result.plan) if result.mode == "dry-run" and changed else None,
             latency=max((done - events[s].received for s in moved), default=None),
         )
+        for seq, (state, label, reason) in sorted(outcome.items()):
+            event = events[seq]
+            if state == DELIVERED:
+                mine = sha if not reason.endswith(UP_TO_DATE) else None
+                self.metrics.latency.observe(max(0.0, done - event.received))
+                self.log("event", seq=seq, state=DELIVERED, reason=reason, commit=mine)
+                self.store.finish([seq], DELIVERED, reason, image=label, commit_sha=mine)
+            else:
+                self._ignore(event, label, reason)
 
     @staticmethod
     def _outcomes(
@@ -267,18 +269,22 @@ class Worker:
 
     def _failed(self, batch: Sequence[Stored], reason: str) -> None:
         now = self.clock()
-        retried, failed = [], []
-        for event in batch:
-            tries = event.attempts + 1
-            if tries >= self.settings.retries:
-                failed.append(event.seq)
-                self.store.finish([event.seq], FAILED, f"after {tries} tries: {reason}")
-            else:
-                retried.append(event.seq)
-                due = now + pause(tries, self.settings.backoff)
-                self.store.postpone(
-                    [event.seq], due, QUEUED, f"try {tries} failed: {reason}", attempts=tries
-                )
+        failed = [e for e in batch if e.attempts + 1 >= self.settings.retries]
+        retried = [e for e in batch if e.attempts + 1 < self.settings.retries]
         result = "failed" if failed and not retried else "retried"
         self.metrics.deliveries.labels(result).inc()
-        self.log("delivery", result=result, reason=reason, retried=retried, failed=failed)
+        self.log(
+            "delivery",
+            result=result,
+            reason=reason,
+            retried=[e.seq for e in retried],
+            failed=[e.seq for e in failed],
+        )
+        for event in failed:
+            self.store.finish([event.seq], FAILED, f"after {event.attempts + 1} tries: {reason}")
+        for event in retried:
+            tries = event.attempts + 1
+            due = now + pause(tries, self.settings.backoff)
+            self.store.postpone(
+                [event.seq], due, QUEUED, f"try {tries} failed: {reason}", attempts=tries
+            )
