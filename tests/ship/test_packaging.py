@@ -84,6 +84,9 @@ def test_installed_wheel_reports_the_tag(installed: Path) -> None:
     assert version.split() == [TEST_VERSION, TEST_VERSION]
 
 
+SERVE_EXTRA = {"starlette", "uvicorn", "prometheus_client"}
+
+
 def test_installed_wheel_imports_every_module(installed: Path) -> None:
     """Every module of the source tree is in the wheel and imports with the declared
     dependencies alone (a missing dependency or a module left out fails here)."""
@@ -100,12 +103,39 @@ def test_installed_wheel_imports_every_module(installed: Path) -> None:
         }
     assert set(source) - shipped == set()
     assert "updater._version" in shipped
+    # Without the serve extra only updater.serve's server modules may fail, and only
+    # for want of that extra's packages.
     script = (
         "import importlib, sys\n"
         "for name in sys.argv[1:]:\n"
-        "    importlib.import_module(name.removesuffix('.__init__'))\n"
+        "    try:\n"
+        "        importlib.import_module(name.removesuffix('.__init__'))\n"
+        "    except ModuleNotFoundError as error:\n"
+        "        print(name, error.name)\n"
     )
-    run([str(installed / "bin" / "python"), "-c", script, *source], cwd=installed, env=clean_env())
+    missing = run(
+        [str(installed / "bin" / "python"), "-c", script, *source], cwd=installed, env=clean_env()
+    )
+    for line in missing.splitlines():
+        module, needed = line.split()
+        assert module.startswith("updater.serve."), line
+        assert needed.partition(".")[0] in SERVE_EXTRA, line
+    (installed / ".image-updater.yaml").write_text(
+        "images:\n  - name: ghcr.io/acme/api\n    policy: semver\n", encoding="utf-8"
+    )
+    refused = subprocess.run(
+        [str(installed / "bin" / "updater"), "serve", "--repo", str(installed)]
+        + ["--config", ".image-updater.yaml", "--listen", "127.0.0.1:0"],
+        cwd=installed,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "pip install 'gitops-updater[serve]'" in refused.stderr
+    assert "Traceback" not in refused.stderr
     helped = run([str(installed / "bin" / "updater"), "--help"], cwd=installed, env=clean_env())
     assert "set-image" in helped
 

@@ -74,12 +74,19 @@ def run(request: ServeRequest) -> int:
     state_dir = Path(request.state_dir) if request.state_dir else default_state_dir()
     debounce = hooks.debounce.total_seconds() if request.debounce is None else request.debounce
 
-    import uvicorn
+    try:
+        import uvicorn
+
+        from updater.serve.app import HookSettings, Readiness, build_app
+        from updater.serve.metrics import Metrics
+    except ModuleNotFoundError as error:
+        raise UsageError(
+            f"updater serve needs the serve extra ({error.name} is missing):"
+            " pip install 'gitops-updater[serve]'"
+        ) from None
 
     from updater.registry import RegistryClient
-    from updater.serve.app import HookSettings, Readiness, build_app
     from updater.serve.log import Log
-    from updater.serve.metrics import Metrics
     from updater.serve.queue import FAILED, Store
     from updater.serve.sources import SourceSecrets
     from updater.serve.worker import Worker, WorkerSettings
