@@ -124,8 +124,10 @@ def test_installed_wheel_imports_every_module(installed: Path) -> None:
         "images:\n  - name: ghcr.io/acme/api\n    policy: semver\n", encoding="utf-8"
     )
     refused = subprocess.run(
-        [str(installed / "bin" / "updater"), "serve", "--repo", str(installed)]
-        + ["--config", ".image-updater.yaml", "--listen", "127.0.0.1:0"],
+        [
+            *(str(installed / "bin" / "updater"), "serve", "--repo", str(installed)),
+            *("--config", ".image-updater.yaml", "--listen", "127.0.0.1:0"),
+        ],
         cwd=installed,
         env=clean_env(),
         capture_output=True,
