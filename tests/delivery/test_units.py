@@ -1,4 +1,4 @@
-"""Small pure pieces of delivery: URLs, redaction, push output, names, messages."""
+"""Small pure pieces of delivery: URLs, redaction, push output, names, results."""
 
 from __future__ import annotations
 
@@ -221,46 +221,6 @@ def test_delivery_options() -> None:
     assert options.labels == ("a", "b", "c") and options.max_retries == 3
     with pytest.raises(UsageError):
         DeliveryOptions.from_mapping({"bogus": 1})
-
-
-def test_commit_message_and_pr_texts(tmp_path: Path) -> None:
-    from updater.edit.model import FileEdit, Plan, Record
-    from updater.reference import parse_change
-    from updater.report import (
-        commit_message,
-        proposal_images,
-        pull_request_body,
-        pull_request_title,
-    )
-
-    record = Record(
-        "apps/k.yaml",
-        7,
-        "images[0].newTag",
-        "kustomize",
-        "ghcr.io/acme/api",
-        "1.0.0",
-        "1.1.0",
-        "ghcr.io/acme/api:1.0.0",
-        "ghcr.io/acme/api:1.1.0",
-    )
-    plan = Plan(
-        tmp_path,
-        (parse_change("ghcr.io/acme/api:1.1.0"),),
-        edits=(FileEdit("apps/k.yaml", "a", "b", (record,)),),
-    )
-    message = commit_message(plan, base="main", skip_ci=True)
-    assert message.splitlines()[0] == "Update ghcr.io/acme/api 1.0.0 -> 1.1.0 [skip ci]"
-    assert "- apps/k.yaml:7 images[0].newTag: 1.0.0 -> 1.1.0" in message
-    assert commit_message(plan, "{images}@{new} ({count}) {files} {base}", base="main") == (
-        "ghcr.io/acme/api@1.1.0 (1) apps/k.yaml main\n\n"
-        "Image-Updated: ghcr.io/acme/api 1.0.0 -> 1.1.0 (apps/k.yaml:7)\n"
-        "Image-Updater-Trigger: set-image\n"
-    )
-    assert pull_request_title(plan) == "Update ghcr.io/acme/api to 1.1.0"
-    body = pull_request_body(plan, base="main", images=("ghcr.io/acme/api",))
-    assert "| `ghcr.io/acme/api` | `1.0.0` | `1.1.0` | `apps/k.yaml` |" in body
-    assert proposal_images(body) == ("ghcr.io/acme/api",)
 
 
 def test_delivery_result_describe(tmp_path: Path) -> None:
