@@ -142,3 +142,73 @@ def test_poll_config_only_marked() -> None:
             "images:\n  - name: ghcr.io/acme/api\n    policy: semver\n    only-marked: true\n",
             "c.yaml",
         )
+
+
+BLOCK = """\
+image:
+  repository: ghcr.io/acme/foo # {"$imagepolicy": "ns:foo:name"}
+  tag: 1.0.0 # {"$imagepolicy": "ns:foo:tag"}
+"""
+
+
+def test_scan_lists_a_marked_helm_block_once(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"values.yaml": BLOCK})
+    status, output = run_cli("scan", "--repo", str(tmp_path), "--json")
+    assert status == 0, output
+    (found,) = json.loads(output)
+    assert (found["line"], found["kind"], found["image"], found["policy"]) == (
+        2, "helm", "ghcr.io/acme/foo:1.0.0", "ns:foo",
+    )  # fmt: skip
+    assert found["yaml_path"] == "image"
+    status, output = run_cli("scan", "--repo", str(tmp_path))
+    assert output.count("ghcr.io/acme/foo") == 1, output
+
+
+def test_a_block_with_one_marked_part_is_listed_once(tmp_path: Path) -> None:
+    make_repo(
+        tmp_path,
+        {
+            "values.yaml": BLOCK.replace(' # {"$imagepolicy": "ns:foo:name"}', ""),
+            "kustomization.yaml": (
+                'images:\n- name: ghcr.io/acme/db\n  newTag: "3" # {"$imagepolicy": "ns:db:tag"}\n'
+            ),
+        },
+    )
+    status, output = run_cli("scan", "--repo", str(tmp_path), "--json")
+    assert status == 0, output
+    found = [(r["file"], r["kind"], r["image"], r["policy"]) for r in json.loads(output)]
+    assert found == [
+        ("kustomization.yaml", "kustomize", "ghcr.io/acme/db:3", "ns:db"),
+        ("values.yaml", "helm", "ghcr.io/acme/foo:1.0.0", "ns:foo"),
+    ]
+
+
+def test_set_image_edits_a_marked_block_once(tmp_path: Path) -> None:
+    make_repo(tmp_path, {"values.yaml": BLOCK})
+    status, output = run_cli(
+        "set-image", "--repo", str(tmp_path), "--write", "--json", "ghcr.io/acme/foo:1.1.0"
+    )
+    assert status == 0, output
+    assert (tmp_path / "values.yaml").read_text() == BLOCK.replace("1.0.0", "1.1.0")
+    (change,) = json.loads(output)["changes"]
+    assert (change["line"], change["yaml_path"], change["new"]) == (3, "image.tag", "1.1.0")
+
+
+def test_only_marked_writes_only_the_marked_part_of_a_block(tmp_path: Path) -> None:
+    # The repository is not marked: a policy that now names another image moves the
+    # tag only, as Flux would; an unaliased run by repository writes the block whole.
+    before = BLOCK.replace(' # {"$imagepolicy": "ns:foo:name"}', "")
+    make_repo(tmp_path, {"values.yaml": before})
+    status, output = run_cli(
+        "set-image", "--repo", str(tmp_path), "--write", "--only-marked", "--alias", "ns:foo",
+        "ghcr.io/other/foo:2.0.0",
+    )  # fmt: skip
+    assert status == 0, output
+    assert (tmp_path / "values.yaml").read_text() == before.replace("1.0.0", "2.0.0")
+    status, output = run_cli(
+        "set-image", "--repo", str(tmp_path), "--write", "ghcr.io/acme/foo=ghcr.io/new/foo:3.0.0"
+    )
+    assert status == 0, output
+    assert (tmp_path / "values.yaml").read_text() == before.replace("1.0.0", "3.0.0").replace(
+        "ghcr.io/acme/foo", "ghcr.io/new/foo"
+    )

@@ -8,6 +8,7 @@ kind is one module and one row here.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from typing import Protocol
@@ -65,12 +66,52 @@ def find_all(document: Document, file_name: str, *, commented: bool = True) -> l
             kind = next(kind for kind in KINDS if kind.matches(file_name, root))
             add(kind.find(document, root))
     add(markers.find(document, found))
+    if markers.NEEDLE in document.text:
+        found = _merge_markers(found)
     if IGNORE_NEEDLE in document.text:
         found = _drop_ignored(document, found)
     for match in COMMENTED_OUT.finditer(document.text) if commented else ():
         line = document.text.count("\n", 0, match.start()) + 1
         found.append(Skipped(document.path, line, match.group(1), "commented out"))
     return found
+
+
+def _merge_markers(found: list[Site | Skipped]) -> list[Site | Skipped]:
+    """Part markers on the fields of one block (a Helm ``repository``/``tag``, a
+    kustomization entry's ``newTag``) are that block, once: the block's kind knows the
+    whole reference and how to write it (a registry split, a digest folded into the tag,
+    keys it may add); the markers say who owns it, so the block takes their policy.
+    Markers of several policies on one block stay apart: each policy owns its part."""
+    owner_of: dict[int, int] = {}  # id(field node) -> index of the unmarked block
+    for index, item in enumerate(found):
+        if isinstance(item, Site) and item.policy is None:
+            for role, field in item.fields.items():
+                if not role.startswith("_"):
+                    owner_of.setdefault(id(field.node), index)
+    parts: dict[int, list[Site]] = {}
+    for item in found:
+        if isinstance(item, Site) and item.kind == "marker" and item.policy is not None:
+            blocks = {owner_of.get(id(f.node), -1) for f in item.fields.values()}
+            if len(blocks) == 1 and -1 not in blocks:
+                parts.setdefault(blocks.pop(), []).append(item)
+    merged: dict[int, Site] = {}
+    absorbed: set[int] = set()
+    for index, marked_parts in parts.items():
+        block = found[index]
+        assert isinstance(block, Site)
+        policies = {part.policy for part in marked_parts}
+        if len(policies) != 1:
+            continue
+        nodes = {id(f.node) for part in marked_parts for f in part.fields.values()}
+        roles = frozenset(r for r, f in block.fields.items() if id(f.node) in nodes)
+        whole = all(r in roles for r in block.fields if not r.startswith("_"))
+        merged[index] = dataclasses.replace(
+            block, policy=policies.pop(), marked=None if whole else roles
+        )
+        absorbed.update(id(part) for part in marked_parts)
+    if not merged:
+        return found
+    return [merged.get(i, item) for i, item in enumerate(found) if id(item) not in absorbed]
 
 
 def _drop_ignored(document: Document, found: list[Site | Skipped]) -> list[Site | Skipped]:

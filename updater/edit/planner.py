@@ -93,21 +93,26 @@ def _owners(found: Sequence[Site | Skipped]) -> dict[int, str]:
     for item in found:
         if isinstance(item, Site) and item.policy is not None:
             for role, field in item.fields.items():
-                if not role.startswith("_"):
+                if not role.startswith("_") and (item.marked is None or role in item.marked):
                     owners[id(field.node)] = item.policy
     return owners
 
 
 def _held(site: Site, change: Change, owners: dict[int, str]) -> Site:
-    """A change that speaks for policies leaves fields another policy owns to it."""
+    """A change that speaks for policies leaves fields another policy owns to it, and
+    a block's unmarked fields alone when only its policy (not its repository) names it."""
     if not change.aliases or not owners:
         return site
-    held = frozenset(
+    held = {
         role
         for role, field in site.fields.items()
         if not role.startswith("_") and owners.get(id(field.node), "") not in ("", *change.aliases)
-    )
-    return replace(site, held=held) if held else site
+    }
+    if site.marked is not None and (
+        change.only_marked or change.repository not in site.repositories
+    ):
+        held.update(r for r in site.fields if not r.startswith("_") and r not in site.marked)
+    return replace(site, held=frozenset(held)) if held else site
 
 
 def plan(

@@ -63,6 +63,9 @@ class Site:
     # Roles whose field a setter marker gives to another policy than the change's: left
     # alone, and never a reason for a digest lookup.
     held: frozenset[str] = frozenset()
+    # A block whose setter markers mark only some of its fields: the roles they mark.
+    # A change that reaches the block through its policy alone writes only these.
+    marked: frozenset[str] | None = None
 
     def answers_to(self, change: Change) -> bool:
         """Whether ``change`` means this site: through a policy alias, else (unless the
