@@ -17,13 +17,14 @@ from typing import Any, TypeVar
 import click
 
 from updater import __version__, deadline
+from updater.deliver.model import MODE_NAMES
 from updater.deliver.options import FLAGS, Flag
 from updater.errors import UpdaterError
 from updater.remote import redact_userinfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MODES = ("dry-run", "write", "commit", "push", "pull-request")
+MODES = MODE_NAMES
 
 
 MODE_HELP = {

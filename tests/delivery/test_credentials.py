@@ -139,7 +139,7 @@ def test_token_never_lands_in_git_config(
     """During the run (read from inside the plan step) and after it, in the temporary
     clone and in a local checkout delivering through its remote."""
     from updater.commands.set_image import make_planner, parse_changes
-    from updater.deliver import DeliveryRequest, deliver
+    from updater.deliver import DeliveryOptions, DeliveryRequest, deliver
 
     _, url = http_remote
     inner = make_planner(parse_changes(("ghcr.io/acme/api:1.1.0",), ()), (), False)
@@ -155,7 +155,9 @@ def test_token_never_lands_in_git_config(
     try:
         result = deliver(
             DeliveryRequest(
-                repo=url, mode="push", options={"forge": "github", "token_env": "GITHUB_TOKEN"}
+                repo=url,
+                mode="push",
+                options=DeliveryOptions(forge="github", token_env="GITHUB_TOKEN"),
             ),
             make_plan,
         )
@@ -200,7 +202,7 @@ def test_forge_failure_text_has_no_token(
 ) -> None:
     """The whole chain, failing at the forge: stdout, stderr and the exception text."""
     from updater.commands.set_image import make_planner, parse_changes
-    from updater.deliver import DeliveryRequest, deliver
+    from updater.deliver import DeliveryOptions, DeliveryRequest, deliver
     from updater.errors import UpdaterError
 
     remote, url = http_remote
@@ -235,7 +237,9 @@ def test_forge_failure_text_has_no_token(
                 DeliveryRequest(
                     repo=url,
                     mode="pull-request",
-                    options={"forge": "github", "api_url": forge.url, "token_env": "GITHUB_TOKEN"},
+                    options=DeliveryOptions(
+                        forge="github", api_url=forge.url, token_env="GITHUB_TOKEN"
+                    ),
                 ),
                 inner,
             )

@@ -113,7 +113,7 @@ def test_race_replans_on_the_new_tip(remote: Remote, monkeypatch: pytest.MonkeyP
     """Another pipeline pushes between our clone and our push: we fetch, plan again on
     its commit (keeping its change) and push on top."""
     from updater.commands.set_image import make_planner, parse_changes
-    from updater.deliver import DeliveryRequest, deliver
+    from updater.deliver import DeliveryOptions, DeliveryRequest, deliver
 
     changes = parse_changes(("ghcr.io/acme/api:1.1.0",), ())
     inner = make_planner(changes, (), False)
@@ -126,7 +126,8 @@ def test_race_replans_on_the_new_tip(remote: Remote, monkeypatch: pytest.MonkeyP
         return inner(root)
 
     result = deliver(
-        DeliveryRequest(repo=remote.url, mode="push", options={"retry_delay": 0.01}), make_plan
+        DeliveryRequest(repo=remote.url, mode="push", options=DeliveryOptions(retry_delay=0.01)),
+        make_plan,
     )
     assert result.pushed and result.attempts == 2
     assert len(calls) == 2 and calls[0] != calls[1]  # planned again, on the new tip
@@ -137,7 +138,7 @@ def test_race_replans_on_the_new_tip(remote: Remote, monkeypatch: pytest.MonkeyP
 
 def test_race_where_the_new_tip_already_has_the_tag(remote: Remote) -> None:
     from updater.commands.set_image import make_planner, parse_changes
-    from updater.deliver import DeliveryRequest, deliver
+    from updater.deliver import DeliveryOptions, DeliveryRequest, deliver
 
     inner = make_planner(parse_changes(("ghcr.io/acme/api:1.1.0",), ()), (), False)
     state = {"n": 0}
@@ -156,7 +157,8 @@ def test_race_where_the_new_tip_already_has_the_tag(remote: Remote) -> None:
         return inner(root)
 
     result = deliver(
-        DeliveryRequest(repo=remote.url, mode="push", options={"retry_delay": 0.01}), make_plan
+        DeliveryRequest(repo=remote.url, mode="push", options=DeliveryOptions(retry_delay=0.01)),
+        make_plan,
     )
     assert result.commit_sha is None and not result.pushed
     assert remote.message().strip() == "someone else"
@@ -164,7 +166,7 @@ def test_race_where_the_new_tip_already_has_the_tag(remote: Remote) -> None:
 
 def test_gives_up_after_max_retries(remote: Remote) -> None:
     from updater.commands.set_image import make_planner, parse_changes
-    from updater.deliver import DeliveryRequest, deliver
+    from updater.deliver import DeliveryOptions, DeliveryRequest, deliver
     from updater.errors import DeliveryError
 
     inner = make_planner(parse_changes(("ghcr.io/acme/api:1.1.0",), ()), (), False)
@@ -178,7 +180,9 @@ def test_gives_up_after_max_retries(remote: Remote) -> None:
     with pytest.raises(DeliveryError, match=r"still rejected after 3 attempts"):
         deliver(
             DeliveryRequest(
-                repo=remote.url, mode="push", options={"max_retries": 2, "retry_delay": 0.01}
+                repo=remote.url,
+                mode="push",
+                options=DeliveryOptions(max_retries=2, retry_delay=0.01),
             ),
             make_plan,
         )

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from updater.ci.repo import Forge, resolve_repo
+from updater.deliver.model import MODE_NAMES
 from updater.deliver.options import FLAGS
 from updater.errors import UsageError
 
 COMMANDS = ("set-image", "poll", "promote")
-MODES = ("dry-run", "write", "commit", "push", "pull-request")
+MODES = MODE_NAMES
 # GitLab users say merge request; the command line has one name for both forges.
 MODE_ALIASES = {"merge-request": "pull-request"}
 DELIVERING_MODES = ("commit", "push", "pull-request")

@@ -79,7 +79,7 @@ def _check(request: HistoryRequest) -> Query:
 def run(request: HistoryRequest) -> int:
     from dataclasses import replace
 
-    from updater.deliver import DeliveryRequest, deliver
+    from updater.deliver import DeliveryOptions, DeliveryRequest, deliver
 
     query = _check(request)
     found: list[History] = []
@@ -88,7 +88,7 @@ def run(request: HistoryRequest) -> int:
         found.append(read_history(root, replace(query, environments=environments_of(root))))
         return Plan(root=root, changes=())
 
-    options = {k: v for k, v in request.delivery.items() if v is not None}
+    options = DeliveryOptions.from_mapping(request.delivery)
     # A dry-run delivery plans on the local directory, or on a clone of a URL made,
     # authenticated and removed as for every other command.
     deliver(DeliveryRequest(request.repo, "dry-run", query.paths, options), read)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from updater.config import DEFAULT_NAME, ConfigError, PollConfig, parse_config
-from updater.deliver import DeliveryRequest, deliver
+from updater.deliver import DeliveryOptions, DeliveryRequest, as_mode, deliver
 from updater.edit.model import FileEdit, Plan
 from updater.errors import NoMatchError, UsageError
 from updater.hold_edit import add_hold, checked, remove_holds
@@ -153,10 +153,12 @@ def _delivered(
     """Deliver the config edit; ``paths``: what a sparse clone needs (() for all)."""
     if request.mode not in HOLD_MODES:
         raise UsageError(f"--{request.mode}: hold takes --dry-run, --write, --commit or --push")
-    options = {"message": template_literal(subject), **request.delivery}
+    options = DeliveryOptions.from_mapping(
+        {"message": template_literal(subject), **request.delivery}
+    )
     result = deliver(
         DeliveryRequest(
-            repo=request.repo, mode=request.mode, paths=paths, options=options, trigger=why
+            repo=request.repo, mode=as_mode(request.mode), paths=paths, options=options, trigger=why
         ),
         make_plan,
     )

@@ -26,7 +26,7 @@ from updater.config import (
     delivery_mode,
     load_config,
 )
-from updater.deliver import DeliveryRequest, DeliveryResult, deliver
+from updater.deliver import DeliveryOptions, DeliveryRequest, DeliveryResult, as_mode, deliver
 from updater.edit.model import Plan, Record
 from updater.edit.planner import plan
 from updater.errors import NoMatchError, UpdaterError, UsageError
@@ -346,8 +346,10 @@ def delivery_paths(lookups: list[Lookup]) -> tuple[str, ...]:
 
 def run(request: PollRequest) -> int:
     config = read_config(request)
-    mode = delivery_mode(request.mode, config)
-    options = {**confirmed_delivery(config, request.delivery), **request.delivery}
+    mode = as_mode(delivery_mode(request.mode, config))
+    options = DeliveryOptions.from_mapping(
+        {**confirmed_delivery(config, request.delivery), **request.delivery}
+    )
     with RegistryClient(config.registries, workers=request.workers) as client:
         lookups = look_up_all(client, config.images, request.workers)
         result: DeliveryResult | None = None

@@ -417,7 +417,7 @@ def proposal_text(promoter: Promoter) -> Any:
 
 
 def run(request: PromoteRequest) -> int:
-    from updater.deliver import DeliveryRequest, deliver
+    from updater.deliver import DeliveryOptions, DeliveryRequest, as_mode, deliver
     from updater.output import show_result
     from updater.report import plan_json
     from updater.trailers import trigger
@@ -429,7 +429,7 @@ def run(request: PromoteRequest) -> int:
     wanted = tuple(repository_of(name, "--image") for name in request.images)
     config = _read_config(request)
     source, target = _environments(request, config)
-    mode = _mode(request, target, config)
+    mode = as_mode(_mode(request, target, config))
     promoter = Promoter(source, target, config, wanted, request.allow_downgrade)
     options = confirmed_delivery(config, request.delivery) if config is not None else {}
     options = {**options, **target.delivery, **request.delivery}
@@ -443,8 +443,9 @@ def run(request: PromoteRequest) -> int:
         "message", f"Promote {source.name} to {target.name}: {{summary}}\n\n{{details}}"
     )
     why = trigger("promote", ("from", source.name), ("to", target.name))
+    checked = DeliveryOptions.from_mapping(options)
     result = deliver(
-        DeliveryRequest(repo=request.repo, mode=mode, options=options, trigger=why), promoter
+        DeliveryRequest(repo=request.repo, mode=mode, options=checked, trigger=why), promoter
     )
     if request.as_json:
         report = {

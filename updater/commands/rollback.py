@@ -20,7 +20,7 @@ from updater.commands.hold import (
     repository_of,
 )
 from updater.config import DEFAULT_NAME
-from updater.deliver import DeliveryRequest, deliver
+from updater.deliver import DeliveryOptions, DeliveryRequest, as_mode, deliver
 from updater.edit.model import Plan
 from updater.errors import EditError, UsageError
 from updater.reference import Change, InvalidReference, familiar_name, parse
@@ -160,9 +160,9 @@ def run(request: RollbackRequest) -> int:
     result = deliver(
         DeliveryRequest(
             repo=request.repo,
-            mode=request.mode,
+            mode=as_mode(request.mode),
             paths=paths,
-            options=options,
+            options=DeliveryOptions.from_mapping(options),
             trigger=trigger(
                 "rollback",
                 ("to", request.to),

@@ -65,7 +65,7 @@ def _on_clone(
 ) -> ScanResult:
     """Scan a clone made, authenticated and removed as for every other command: a
     dry-run delivery, which plans (here: reads) on the clone and writes nothing."""
-    from updater.deliver import DeliveryRequest, deliver
+    from updater.deliver import DeliveryOptions, DeliveryRequest, deliver
 
     found: list[ScanResult] = []
 
@@ -73,5 +73,6 @@ def _on_clone(
         found.append(read(root))
         return Plan(root=root, changes=())
 
-    deliver(DeliveryRequest(url, "dry-run", tuple(paths), dict(options)), scan_clone)
+    checked = DeliveryOptions.from_mapping(options)
+    deliver(DeliveryRequest(url, "dry-run", tuple(paths), checked), scan_clone)
     return found[0]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from updater.commands.poll import PollRequest, read_config
 from updater.config import confirmed_delivery
-from updater.deliver import DeliveryOptions
+from updater.deliver import DeliveryOptions, Mode, as_mode
 from updater.errors import UpdaterError, UsageError
 from updater.webhooks import WebhookSettings
 
@@ -68,9 +68,11 @@ def run(request: ServeRequest) -> int:
     config = read_config(PollRequest(repo=request.repo, config=request.config, mode=None))
     hooks = config.webhooks or WebhookSettings()
     default, per_source = hooks.secrets()
-    mode = request.mode or config.mode or "dry-run"
-    options = {**confirmed_delivery(config, request.delivery), **request.delivery}
-    DeliveryOptions.from_mapping(options)  # a bad option stops the start, not a delivery
+    mode = as_mode(request.mode or config.mode or "dry-run")
+    # Checked here: a bad option stops the start, not a delivery.
+    options = DeliveryOptions.from_mapping(
+        {**confirmed_delivery(config, request.delivery), **request.delivery}
+    )
     state_dir = Path(request.state_dir) if request.state_dir else default_state_dir()
     debounce = hooks.debounce.total_seconds() if request.debounce is None else request.debounce
 
@@ -168,7 +170,7 @@ def run(request: ServeRequest) -> int:
 
 
 def _check_ready(
-    readiness: Readiness, repo: str, mode: str, options: dict[str, Any], log: Any
+    readiness: Readiness, repo: str, mode: Mode, options: DeliveryOptions, log: Any
 ) -> None:
     from updater.serve.reach import check_repo
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from updater.commands.digests import plan_locating_digests
-from updater.deliver import DeliveryRequest, DeliveryResult, deliver
+from updater.deliver import DeliveryOptions, DeliveryRequest, DeliveryResult, as_mode, deliver
 from updater.edit.model import Plan
 from updater.edit.planner import plan
 from updater.errors import NoMatchError, UsageError
@@ -93,9 +93,9 @@ def run(request: SetImageRequest) -> int:
         result = deliver(
             DeliveryRequest(
                 repo=request.repo,
-                mode=request.mode,
+                mode=as_mode(request.mode),
                 paths=request.paths,
-                options=request.delivery,
+                options=DeliveryOptions.from_mapping(request.delivery),
                 trigger=SET_IMAGE,
             ),
             make_plan,

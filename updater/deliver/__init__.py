@@ -21,6 +21,7 @@ from updater.deliver.model import (
     MakePlan,
     Mode,
     TriggerOf,
+    as_mode,
 )
 from updater.deliver.options import DeliveryOptions
 from updater.errors import UsageError
@@ -35,6 +36,7 @@ __all__ = [
     "MakePlan",
     "Mode",
     "TriggerOf",
+    "as_mode",
     "bot_branch",
     "deliver",
 ]
@@ -54,7 +56,7 @@ MODES: dict[str, str] = {
 def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
     if request.mode not in MODES:
         raise UsageError(f"unknown mode {request.mode!r}")
-    options = DeliveryOptions.from_mapping(request.options)
+    options = request.options
     # Credentials given for the --repo URL (in it, or in UPDATER_REPO_CREDENTIALS) belong
     # to that URL alone; a local --repo takes none this way.
     repo_url, user, secret = remote.repo_credentials(request.repo)

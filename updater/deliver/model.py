@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from updater.deliver.options import DeliveryOptions
 from updater.edit.model import Plan
+from updater.errors import UsageError
 from updater.trailers import SET_IMAGE, Trigger
 
 MakePlan = Callable[[Path], Plan]
@@ -16,21 +17,30 @@ MakePlan = Callable[[Path], Plan]
 # poll names the policy of each image the plan changes).
 TriggerOf = Trigger | Callable[[Plan], Trigger]
 Mode = Literal["dry-run", "write", "commit", "push", "pull-request"]
+MODE_NAMES: tuple[Mode, ...] = get_args(Mode)
+
+
+def as_mode(value: str) -> Mode:
+    """``value`` as a :data:`Mode`: a mode read from a flag or a config file."""
+    for mode in MODE_NAMES:
+        if value == mode:
+            return mode
+    raise UsageError(f"unknown mode {value!r}")
 
 
 @dataclass(frozen=True)
 class DeliveryRequest:
     repo: str  # a local directory or a remote URL
-    mode: str  # one of Mode; checked by deliver()
+    mode: Mode
     paths: tuple[str, ...] = ()
-    options: dict[str, Any] = field(default_factory=dict)  # delivery flags, by name
+    options: DeliveryOptions = field(default_factory=DeliveryOptions)
     trigger: TriggerOf = SET_IMAGE
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
     plan: Plan
-    mode: str
+    mode: Mode
     commit_sha: str | None = None
     branch: str | None = None  # the branch the commit is on (bot branch for PRs)
     pull_request_url: str | None = None

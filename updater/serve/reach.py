@@ -4,14 +4,14 @@ delivery would use? (``git ls-remote``, under the run's deadline.)"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from updater.deliver.options import DeliveryOptions
 from updater.errors import DeliveryError
 
 REMOTE_MODES = ("push", "pull-request")
 
 
-def check_repo(repo: str, mode: str, options: dict[str, Any]) -> None:
+def check_repo(repo: str, mode: str, options: DeliveryOptions) -> None:
     """Raise an UpdaterError (one redacted line) when ``repo`` cannot be reached."""
     from updater import forges, git, remote
 
@@ -23,14 +23,14 @@ def check_repo(repo: str, mode: str, options: dict[str, Any]) -> None:
         if mode not in REMOTE_MODES:
             return  # a local mode needs the checkout only
         upstream = git.upstream_of(checkout)
-        name = options.get("remote") or (upstream[0] if upstream else "origin")
+        name = options.remote or (upstream[0] if upstream else "origin")
         url, user, secret = remote.split_credentials(git.remote_url(checkout, name))
     auth = forges.git_credentials(
         url,
         (user, secret),
-        forge=options.get("forge"),
-        api_url=options.get("api_url"),
-        token_env=options.get("token_env"),
+        forge=options.forge,
+        api_url=options.api_url,
+        token_env=options.token_env,
         redact=redact,
     )
     status, _, err = git.run_git(

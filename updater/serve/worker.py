@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from updater import deadline
 from updater.commands.poll import (
@@ -26,7 +25,7 @@ from updater.commands.poll import (
     poll_trigger,
 )
 from updater.config import DEFAULT_NAME, PollConfig, load_config
-from updater.deliver import DeliveryRequest, DeliveryResult, deliver
+from updater.deliver import DeliveryOptions, DeliveryRequest, DeliveryResult, Mode, deliver
 from updater.edit.model import Plan
 from updater.errors import UpdaterError
 from updater.holds import HELD, Hold
@@ -44,8 +43,8 @@ PRUNE_EVERY = 3600.0
 @dataclass(frozen=True)
 class WorkerSettings:
     repo: str
-    mode: str
-    options: dict[str, Any] = field(default_factory=dict)  # DeliveryOptions by name
+    mode: Mode
+    options: DeliveryOptions = field(default_factory=DeliveryOptions)
     debounce: float = 2.0
     retries: int = 5
     backoff: float = 5.0
