@@ -8,17 +8,27 @@ to the chosen policy, and two entries that would fight over the same files.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from updater.config_table import (
+    Checker,
+    Invalid,
+    Key,
+    Table,
+    check_mapping,
+    kind_of,
+    matching,
+    parsed,
+)
+from updater.config_table import ConfigError as ConfigError  # callers catch it from here
 from updater.deliver.options import FLAGS
 from updater.environments import Environment, check_environments
-from updater.errors import UsageError, located
+from updater.errors import located
 from updater.holds import Hold, check_holds
 from updater.policy import (
     ORDERS,
@@ -44,22 +54,18 @@ _TAG_RE = re.compile(rf"^{TAG_PATTERN}$")
 _PLATFORM_RE = re.compile(r"^[a-z0-9_.-]+/[a-z0-9_.-]+(?:/[a-z0-9_.-]+)?$")
 _ALIAS_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
 
-IMAGE_KEYS = (
-    "name", "policy", "range", "order", "filter", "extract", "ignore", "tag",
-    "pin-digest", "platform", "min-age", "paths", "alias", "only-marked", "allow-downgrade",
-)  # fmt: skip
-REGISTRY_KEYS = ("host", "insecure")
-# delivery key -> (type, choices), from DeliveryOptions' flags (their one definition),
-# and the DeliveryOptions field each key sets.
-DELIVERY_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "mode": ("str", MODES),
-    **{flag.key: (flag.kind, flag.choices) for flag in FLAGS.values()},
-}
+# The delivery: keys, made from DeliveryOptions' flags (their one definition); read in
+# the file's order. DELIVERY_KEYS: key -> (type, choices); DELIVERY_FIELDS: key -> the
+# DeliveryOptions field it sets.
+DELIVERY_TABLE = Table(
+    (
+        Key("mode", "str", choices=MODES),
+        *(Key(flag.key, flag.kind, choices=flag.choices) for flag in FLAGS.values()),
+    ),
+    file_order=True,
+)
+DELIVERY_KEYS = {key.name: (key.kind, key.choices) for key in DELIVERY_TABLE.keys}
 DELIVERY_FIELDS = {flag.key: name for name, flag in FLAGS.items()}
-
-
-class ConfigError(UsageError):
-    """The config file is malformed; the message is ``FILE:LINE: KEY: reason``."""
 
 
 @dataclass(frozen=True)
@@ -89,113 +95,6 @@ class PollConfig:
     webhooks: WebhookSettings | None = None  # None: no webhooks: section (serve's defaults)
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _node_line(node: Any) -> int:
-    try:
-        return int(node.lc.line) + 1
-    except AttributeError:
-        return 0
-
-
-class _Checker:
-    """Walks the loaded YAML, which keeps each key's and item's line."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, line: int, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{key}: {message}" if key else message, file=self.file, line=line)
-
-    @staticmethod
-    def key_line(mapping: Any, key: str) -> int:
-        try:
-            return int(mapping.lc.key(key)[0]) + 1
-        except (AttributeError, KeyError, TypeError):
-            return _node_line(mapping)
-
-    @staticmethod
-    def value_line(mapping: Any, key: str) -> int:
-        try:
-            return int(mapping.lc.value(key)[0]) + 1
-        except (AttributeError, KeyError, TypeError):
-            return _node_line(mapping)
-
-    @staticmethod
-    def item_line(seq: Any, index: int) -> int:
-        try:
-            return int(seq.lc.item(index)[0]) + 1
-        except (AttributeError, KeyError, TypeError, IndexError):
-            return _node_line(seq)
-
-    def mapping(self, value: Any, line: int, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(line, key, f"expected a mapping, got {_kind(value)}")
-        for name in value:
-            if not isinstance(name, str):
-                raise self.fail(line, key, f"keys must be strings, got {name!r}")
-            if name not in allowed:
-                guess = difflib.get_close_matches(name, allowed, n=1)
-                hint = f" (did you mean {guess[0]!r}?)" if guess else ""
-                where = f"{key}." if key else ""
-                raise self.fail(self.key_line(value, name), f"{where}{name}", f"unknown key{hint}")
-        return value
-
-    def string(self, mapping: Any, key: str, path: str) -> str:
-        value = mapping[key]
-        if not isinstance(value, str):
-            hint = " (quote it)" if isinstance(value, int | float) else ""
-            raise self.fail(
-                self.value_line(mapping, key), path, f"expected a string, got {_kind(value)}{hint}"
-            )
-        if not value.strip():
-            raise self.fail(self.value_line(mapping, key), path, "must not be empty")
-        return value
-
-    def boolean(self, mapping: Any, key: str, path: str) -> bool:
-        value = mapping[key]
-        if not isinstance(value, bool):
-            raise self.fail(
-                self.value_line(mapping, key), path, f"expected true or false, got {value!r}"
-            )
-        return value
-
-    def strings(self, mapping: Any, key: str, path: str) -> tuple[str, ...]:
-        value = mapping[key]
-        if isinstance(value, str):
-            return (value,)
-        if not isinstance(value, list):
-            raise self.fail(
-                self.value_line(mapping, key),
-                path,
-                f"expected a list of strings, got {_kind(value)}",
-            )
-        out = []
-        for index, item in enumerate(value):
-            if not isinstance(item, str) or not item:
-                raise self.fail(
-                    self.item_line(value, index),
-                    f"{path}[{index}]",
-                    f"expected a string, got {_kind(item)}",
-                )
-            out.append(item)
-        return tuple(out)
-
-
 def parse_duration(text: str) -> timedelta:
     """``2h``, ``90m``, ``1h30m``, ``1d``, ``1w``, ``45s``; raise ValueError."""
     compact = text.replace(" ", "")
@@ -205,150 +104,93 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _policy_keys(kind: str) -> set[str]:
-    keys = {"name", "policy", "filter", "extract", "ignore", "pin-digest", "platform"}
-    keys |= {"min-age", "paths", "alias", "only-marked", "allow-downgrade"}
-    if kind == "semver":
-        keys.add("range")
-    if kind in ("numerical", "alphabetical"):
-        keys.add("order")
-    if kind == "digest":
-        keys = {"name", "policy", "tag", "pin-digest", "platform", "paths", "alias", "only-marked"}
-    return keys
-
-
-def _check_image(c: _Checker, item: Any, index: int, line: int) -> ImageConfig:
-    base = f"images[{index}]"
-    entry = c.mapping(item, line, base, IMAGE_KEYS)
-    for required in ("name", "policy"):
-        if required not in entry:
-            raise c.fail(line, base, f"missing key {required!r}")
-    name = c.string(entry, "name", f"{base}.name")
+def _repository(name: str, got: Mapping[str, Any]) -> str:
     try:
         ref = parse(name)
     except InvalidReference as error:
-        raise c.fail(c.value_line(entry, "name"), f"{base}.name", str(error)) from None
+        raise Invalid(str(error)) from None
     if ref.tag or ref.digest:
-        raise c.fail(
-            c.value_line(entry, "name"), f"{base}.name", "give the repository without tag or digest"
-        )
-    kind = c.string(entry, "policy", f"{base}.policy")
-    if kind not in POLICIES:
-        raise c.fail(
-            c.value_line(entry, "policy"),
-            f"{base}.policy",
-            f"unknown policy {kind!r} (expected {', '.join(POLICIES)})",
-        )
-    allowed = _policy_keys(kind)
-    for key in entry:
-        if key not in allowed:
-            raise c.fail(
-                c.key_line(entry, key), f"{base}.{key}", f"does not apply to policy {kind}"
-            )
+        raise Invalid("give the repository without tag or digest")
+    return name
 
-    def text(key: str) -> str | None:
-        return c.string(entry, key, f"{base}.{key}") if key in entry else None
 
-    constraint = None
-    if (spelled := text("range")) is not None:
-        try:
-            constraint = parse_constraint(spelled)
-        except InvalidConstraint as error:
-            raise c.fail(
-                c.value_line(entry, "range"), f"{base}.range", f"bad semver range: {error}"
-            ) from None
-    order = text("order") or "asc"
-    if order not in ORDERS:
-        raise c.fail(c.value_line(entry, "order"), f"{base}.order", "expected asc or desc")
-    pattern = None
-    if (source := text("filter")) is not None:
-        try:
-            pattern = compile_filter(source)
-        except re.error as error:
-            raise c.fail(
-                c.value_line(entry, "filter"), f"{base}.filter", f"bad regular expression: {error}"
-            ) from None
-    extract = text("extract")
-    if extract is not None:
-        problem = extract_problem(extract, pattern)
-        if problem is not None:
-            line = (
-                c.key_line(entry, "extract") if pattern is None else c.value_line(entry, "extract")
-            )
-            raise c.fail(line, f"{base}.extract", problem)
-    ignore = c.strings(entry, "ignore", f"{base}.ignore") if "ignore" in entry else ()
-    tag = text("tag")
-    if kind == "digest":
-        if tag is None:
-            raise c.fail(line, base, "policy digest needs 'tag': the tag to follow")
-        if not _TAG_RE.match(tag):
-            raise c.fail(c.value_line(entry, "tag"), f"{base}.tag", f"invalid tag {tag!r}")
-    pin = c.boolean(entry, "pin-digest", f"{base}.pin-digest") if "pin-digest" in entry else False
-    platform = text("platform")
-    if platform is not None and not _PLATFORM_RE.match(platform):
-        raise c.fail(
-            c.value_line(entry, "platform"),
-            f"{base}.platform",
-            f"expected OS/ARCH or OS/ARCH/VARIANT, got {platform!r}",
-        )
-    min_age = None
-    if (age := text("min-age")) is not None:
-        try:
-            min_age = parse_duration(age)
-        except ValueError as error:
-            raise c.fail(c.value_line(entry, "min-age"), f"{base}.min-age", str(error)) from None
-    paths = c.strings(entry, "paths", f"{base}.paths") if "paths" in entry else ()
+def _extract(template: str, got: Mapping[str, Any]) -> str:
+    problem = extract_problem(template, got["filter"])
+    if problem is not None:  # without a filter, the key is the mistake
+        raise Invalid(problem, at="key" if got["filter"] is None else "value")
+    return template
+
+
+def _paths(paths: tuple[str, ...], got: Mapping[str, Any]) -> tuple[str, ...]:
     for number, path in enumerate(paths):
-        parts = Path(path).parts
-        if Path(path).is_absolute() or ".." in parts:
-            where = c.item_line(entry["paths"], number) if isinstance(entry["paths"], list) else 0
-            raise c.fail(
-                where or c.value_line(entry, "paths"),
-                f"{base}.paths",
-                f"{path!r}: must be relative, inside the repo",
-            )
-    aliases = c.strings(entry, "alias", f"{base}.alias") if "alias" in entry else ()
-    for alias in aliases:
-        if not _ALIAS_RE.match(alias):
-            raise c.fail(
-                c.value_line(entry, "alias"),
-                f"{base}.alias",
-                f"expected NAMESPACE:NAME, got {alias!r}",
-            )
-    only_marked = (
-        c.boolean(entry, "only-marked", f"{base}.only-marked") if "only-marked" in entry else False
-    )
-    if only_marked and not aliases:
-        raise c.fail(
-            c.key_line(entry, "only-marked"),
-            f"{base}.only-marked",
-            "needs 'alias': the policies whose marked fields to update",
-        )
-    allow_downgrade = (
-        c.boolean(entry, "allow-downgrade", f"{base}.allow-downgrade")
-        if "allow-downgrade" in entry
-        else False
-    )
+        if Path(path).is_absolute() or ".." in Path(path).parts:
+            raise Invalid(f"{path!r}: must be relative, inside the repo", at=number)
+    return tuple(p.strip("/") or "." for p in paths)
+
+
+def _only_marked(only: bool, got: Mapping[str, Any]) -> bool:
+    if only and not got["alias"]:
+        raise Invalid("needs 'alias': the policies whose marked fields to update", at="key")
+    return only
+
+
+_RANKED = tuple(kind for kind in POLICIES if kind != "digest")  # the policies that rank tags
+
+# The keys of an images: entry, in the order they are checked (a checker may use the
+# keys above it); ``only``: the policies a key applies to. docs/polling.md documents
+# each one (tests/config/test_config_reference.py keeps the two the same).
+IMAGE_TABLE = Table(
+    (
+        Key("name", "str", required=True, check=_repository),
+        Key("policy", "str", required=True, choices=POLICIES,
+            unlisted="unknown policy {value!r} (expected {choices})"),
+        Key("range", "str", check=parsed(parse_constraint, InvalidConstraint, "bad semver range: "),
+            only=("semver",)),
+        Key("order", "str", "asc", choices=ORDERS, unlisted="expected asc or desc",
+            only=("numerical", "alphabetical")),
+        Key("filter", "str", check=parsed(compile_filter, re.error, "bad regular expression: "),
+            only=_RANKED),
+        Key("extract", "str", check=_extract, only=_RANKED),
+        Key("ignore", "list", (), only=_RANKED),
+        Key("tag", "str", check=matching(_TAG_RE, "invalid tag {!r}"), only=("digest",),
+            needed_by=("digest",), why="the tag to follow"),
+        Key("pin-digest", "bool", False),
+        Key("platform", "str",
+            check=matching(_PLATFORM_RE, "expected OS/ARCH or OS/ARCH/VARIANT, got {!r}")),
+        Key("min-age", "str", check=parsed(parse_duration, ValueError), only=_RANKED),
+        Key("paths", "list", (), check=_paths),
+        Key("alias", "list", (), check=matching(_ALIAS_RE, "expected NAMESPACE:NAME, got {!r}")),
+        Key("only-marked", "bool", False, check=_only_marked),
+        Key("allow-downgrade", "bool", False, only=_RANKED),
+    ),
+    selector="policy",
+)  # fmt: skip
+IMAGE_KEYS = IMAGE_TABLE.names
+
+
+def _check_image(c: Checker, item: Any, index: int, line: int) -> ImageConfig:
+    got = check_mapping(c, item, line, f"images[{index}]", IMAGE_TABLE)
+    kind = got["policy"]
     return ImageConfig(
-        name=name,
-        repository=ref.repository,
+        name=got["name"],
+        repository=parse(got["name"]).repository,
         policy=TagPolicy(
             kind=kind,
-            range=constraint,
-            order=order,
-            filter=pattern,
-            extract=extract,
-            ignore=ignore,
-            tag=tag,
-            min_age=min_age,
+            range=got["range"],
+            order=got["order"],
+            filter=got["filter"],
+            extract=got["extract"],
+            ignore=got["ignore"],
+            tag=got["tag"],
+            min_age=got["min-age"],
         ),
-        pin_digest=pin or kind == "digest",
-        platform=platform,
-        paths=tuple(p.strip("/") or "." for p in paths),
-        aliases=aliases,
+        pin_digest=got["pin-digest"] or kind == "digest",
+        platform=got["platform"],
+        paths=got["paths"],
+        aliases=got["alias"],
         line=line,
-        only_marked=only_marked,
-        allow_downgrade=allow_downgrade,
+        only_marked=got["only-marked"],
+        allow_downgrade=got["allow-downgrade"],
     )
 
 
@@ -358,69 +200,49 @@ def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return any(x == y or x.startswith(f"{y}/") or y.startswith(f"{x}/") for x in a for y in b)
 
 
-def _check_registries(c: _Checker, data: Any) -> tuple[RegistrySettings, ...]:
-    from updater.registry.hosts import RegistrySettings, canonical_host
+def _host(host: str, got: Mapping[str, Any]) -> str:
+    from updater.registry.hosts import canonical_host
 
-    line = c.value_line(data, "registries")
+    return canonical_host(host)
+
+
+REGISTRY_TABLE = Table(
+    (Key("host", "str", required=True, check=_host), Key("insecure", "bool", False))
+)
+REGISTRY_KEYS = REGISTRY_TABLE.names
+
+
+def _check_registries(c: Checker, data: Any) -> tuple[RegistrySettings, ...]:
+    from updater.registry.hosts import RegistrySettings
+
     value = data["registries"]
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise c.fail(line, "registries", f"expected a list, got {_kind(value)}")
+        raise c.fail(
+            c.value_line(data, "registries"), "registries", f"expected a list, got {kind_of(value)}"
+        )
     out = []
     for index, item in enumerate(value):
-        base = f"registries[{index}]"
-        entry = c.mapping(item, c.item_line(value, index), base, REGISTRY_KEYS)
-        if "host" not in entry:
-            raise c.fail(c.item_line(value, index), base, "missing key 'host'")
-        host = c.string(entry, "host", f"{base}.host")
-        insecure = (
-            c.boolean(entry, "insecure", f"{base}.insecure") if "insecure" in entry else False
+        got = check_mapping(
+            c, item, c.item_line(value, index), f"registries[{index}]", REGISTRY_TABLE
         )
-        out.append(RegistrySettings(host=canonical_host(host), insecure=insecure))
+        out.append(RegistrySettings(host=got["host"], insecure=got["insecure"]))
     return tuple(out)
 
 
 def check_delivery(
-    c: _Checker, data: Any, where: str = "delivery"
+    c: Checker, data: Any, where: str = "delivery"
 ) -> tuple[str | None, dict[str, Any], dict[str, int]]:
     """(mode, options, option -> line) of ``data["delivery"]``; ``where`` names it."""
     value = data["delivery"]
     if value is None:
         return None, {}, {}
-    entry = c.mapping(value, c.value_line(data, "delivery"), where, tuple(DELIVERY_KEYS))
-    options: dict[str, Any] = {}
-    lines: dict[str, int] = {}
-    mode = None
-    readers: dict[str, Callable[[Any, str, str], Any]] = {
-        "str": c.string,
-        "bool": c.boolean,
-        "list": c.strings,
-    }
-    for key in entry:
-        kind, choices = DELIVERY_KEYS[key]
-        path = f"{where}.{key}"
-        if kind == "int":
-            got = entry[key]
-            if isinstance(got, bool) or not isinstance(got, int) or got < 0:
-                raise c.fail(
-                    c.value_line(entry, key), path, f"expected a whole number, got {got!r}"
-                )
-            parsed: Any = got
-        else:
-            parsed = readers[kind](entry, key, path)
-        if choices and parsed not in choices:
-            raise c.fail(
-                c.value_line(entry, key),
-                path,
-                f"expected one of {', '.join(choices)}, got {parsed!r}",
-            )
-        if key == "mode":
-            mode = parsed
-        else:
-            options[DELIVERY_FIELDS[key]] = parsed
-            lines[DELIVERY_FIELDS[key]] = c.value_line(entry, key)
-    return mode, options, lines
+    got = check_mapping(c, value, c.value_line(data, "delivery"), where, DELIVERY_TABLE)
+    given = [key for key in value if key != "mode"]
+    options = {DELIVERY_FIELDS[key]: got[key] for key in given}
+    lines = {DELIVERY_FIELDS[key]: c.value_line(value, key) for key in given}
+    return got["mode"], options, lines
 
 
 def parse_config(text: str, file: str, *, need_images: bool = True) -> PollConfig:
@@ -429,7 +251,7 @@ def parse_config(text: str, file: str, *, need_images: bool = True) -> PollConfi
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    c = _Checker(file)
+    c = Checker(file)
     try:
         data = YAML(typ="rt", pure=False).load(text)
     except MarkedYAMLError as error:
@@ -448,7 +270,7 @@ def parse_config(text: str, file: str, *, need_images: bool = True) -> PollConfi
     images_value = data.get("images", [])
     images_line = c.value_line(data, "images")
     if not isinstance(images_value, list):
-        raise c.fail(images_line, "images", f"expected a list, got {_kind(images_value)}")
+        raise c.fail(images_line, "images", f"expected a list, got {kind_of(images_value)}")
     if not images_value and need_images:
         raise c.fail(images_line, "images", "lists no image")
     images: list[ImageConfig] = []

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from updater.config import _Checker
+    from updater.config_table import Checker as _Checker
 
 ENVIRONMENT_KEYS = ("name", "paths", "from", "soak", "delivery")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")

@@ -21,7 +21,7 @@ from updater.policy.tags import TagPolicy, tag_value
 from updater.reference import InvalidReference, parse
 
 if TYPE_CHECKING:
-    from updater.config import _Checker
+    from updater.config_table import Checker as _Checker
 
 HOLD_KEYS = ("image", "paths", "at", "until", "reason", "by", "since")
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from updater.errors import UsageError
 
 if TYPE_CHECKING:
-    from updater.config import _Checker
+    from updater.config_table import Checker as _Checker
 
 # The sources updater/serve/sources.py reads, one per registry (and one for CI jobs).
 SOURCE_NAMES = (
