@@ -95,7 +95,7 @@ def test_every_yaml_block_belongs_to_an_example() -> None:
         if not any(start <= fence.start() < end for start, end in covered)
     ]
     assert loose == [], f"docs/file-kinds.md: yaml blocks outside an example at lines {loose}"
-    assert len(examples(text)) == 19
+    assert len(examples(text)) == 20
 
 
 def test_a_block_without_its_command_line_is_caught() -> None:

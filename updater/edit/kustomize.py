@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
+from updater.edit import helm
 from updater.edit.document import (
     Document,
     get,
@@ -46,14 +47,28 @@ def matches(file_name: str, root: MappingNode) -> bool:
 
 
 def find(document: Document, root: Node) -> Iterator[Site | Skipped]:
+    found: list[Site | Skipped] = []
     images = get(root, "images")
-    if not is_sequence(images):
+    if is_sequence(images):
+        for index, entry in enumerate(images.value):
+            if is_mapping(entry):
+                site = entry_site(document, entry, f"images[{index}]")
+                if site is not None:
+                    found.append(site)
+    found += inline_values(document, root)
+    yield from sorted(found, key=lambda item: item.line)  # in the file's order, as scan lists
+
+
+def inline_values(document: Document, root: Node) -> Iterator[Site | Skipped]:
+    """``helmCharts[].valuesInline``: Helm values kustomize hands the chart, read as a
+    values file is (its own ``global.imageRegistry`` included)."""
+    charts = get(root, "helmCharts")
+    if not is_sequence(charts):
         return
-    for index, entry in enumerate(images.value):
-        if is_mapping(entry):
-            found = entry_site(document, entry, f"images[{index}]")
-            if found is not None:
-                yield found
+    for index, chart in enumerate(charts.value):
+        values = get(chart, "valuesInline") if is_mapping(chart) else None
+        if is_mapping(values):
+            yield from helm.find(document, values, f"helmCharts[{index}].valuesInline")
 
 
 def entry_site(document: Document, entry: MappingNode, path: str) -> Site | Skipped | None:
