@@ -25,8 +25,8 @@ SOURCE_NAMES = (
     "distribution", "github", "dockerhub", "harbor", "quay", "acr", "artifactory", "generic",
 )  # fmt: skip
 WEBHOOK_KEYS = (
-    "secret-env", "sources", "debounce", "max-body", "dedupe-window", "retries",
-    "retry-backoff", "host-aliases",
+    "secret-env", "sources", "debounce", "max-body", "body-timeout", "dedupe-window",
+    "retries", "retry-backoff", "host-aliases",
 )  # fmt: skip
 SOURCE_KEYS = ("secret-env",)
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -44,6 +44,7 @@ class WebhookSettings:
     source_env: Mapping[str, str] = field(default_factory=dict)  # source -> variable
     debounce: timedelta = timedelta(seconds=2)
     max_body: int = 1024 * 1024
+    body_timeout: timedelta = timedelta(seconds=30)  # a body trickled slower gets 408
     dedupe_window: timedelta = timedelta(minutes=10)
     retries: int = 5  # tries of one delivery before its events are marked failed
     retry_backoff: timedelta = timedelta(seconds=5)  # first pause; doubles, capped at 5 min
@@ -133,6 +134,11 @@ def check_webhooks(c: _Checker, data: Any) -> WebhookSettings:
             raise c.fail(c.value_line(entry, "max-body"), "webhooks.max-body", str(error)) from None
         if max_body <= 0:
             raise c.fail(c.value_line(entry, "max-body"), "webhooks.max-body", "must be above 0")
+    body_timeout = duration("body-timeout", WebhookSettings.body_timeout)
+    if body_timeout <= timedelta(0):
+        raise c.fail(
+            c.value_line(entry, "body-timeout"), "webhooks.body-timeout", "must be above 0"
+        )
     retries = WebhookSettings.retries
     if "retries" in entry:
         got = entry["retries"]
@@ -161,6 +167,7 @@ def check_webhooks(c: _Checker, data: Any) -> WebhookSettings:
         source_env=source_env,
         debounce=duration("debounce", WebhookSettings.debounce),
         max_body=max_body,
+        body_timeout=body_timeout,
         dedupe_window=duration("dedupe-window", WebhookSettings.dedupe_window),
         retries=retries,
         retry_backoff=duration("retry-backoff", WebhookSettings.retry_backoff),

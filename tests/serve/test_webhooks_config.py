@@ -28,6 +28,7 @@ def test_the_documented_example_loads() -> None:
     assert settings.source_env == {"github": "GITHUB_WEBHOOK_SECRET"}
     assert settings.debounce == timedelta(seconds=2)
     assert settings.max_body == 1024 * 1024
+    assert settings.body_timeout == timedelta(seconds=30)
     assert settings.host_aliases == {"registry.internal:5000": "registry.acme.example"}
 
 
@@ -51,6 +52,8 @@ def test_the_source_names_are_the_sources() -> None:
         ("webhooks:\n  debounce: soon\n", "x.yaml:5: webhooks.debounce: 'soon' is not a duration (like 30m, 2h, 1d, 1h30m)"),
         ("webhooks:\n  max-body: 1 megabyte\n", "x.yaml:5: webhooks.max-body: '1 megabyte' is not a size (like 1MiB, 512KiB, 65536)"),
         ("webhooks:\n  max-body: 0\n", "x.yaml:5: webhooks.max-body: must be above 0"),
+        ("webhooks:\n  body-timeout: 0s\n", "x.yaml:5: webhooks.body-timeout: must be above 0"),
+        ("webhooks:\n  body-timeout: later\n", "x.yaml:5: webhooks.body-timeout: 'later' is not a duration (like 30m, 2h, 1d, 1h30m)"),
         ("webhooks:\n  retries: 0\n", "x.yaml:5: webhooks.retries: expected a whole number of tries, at least 1, got 0"),
         ("webhooks:\n  host-aliases: [a]\n", "x.yaml:5: webhooks.host-aliases: expected a mapping of host: host"),
         ("webhooks:\n  host-aliases:\n    'bad host': ghcr.io\n", "x.yaml:6: webhooks.host-aliases.bad host: expected a host name (HOST[:PORT])"),

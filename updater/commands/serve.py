@@ -122,7 +122,11 @@ def run(request: ServeRequest) -> int:
     worker_thread = threading.Thread(target=worker.run, name="worker", daemon=True)
     app = build_app(
         store,
-        HookSettings(secrets=secrets, max_body=hooks.max_body),
+        HookSettings(
+            secrets=secrets,
+            max_body=hooks.max_body,
+            body_seconds=hooks.body_timeout.total_seconds(),
+        ),
         metrics,
         log,
         readiness,

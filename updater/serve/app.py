@@ -23,7 +23,6 @@ from updater.serve.queue import Store
 from updater.serve.sources import Incoming, Rejected, SourceSecrets, read_events
 from updater.webhooks import SOURCE_NAMES
 
-BODY_SECONDS = 30.0  # a body trickled slower than this is dropped (408)
 REJECTION_LABELS = {
     400: "bad-request",
     401: "unauthorized",
@@ -45,6 +44,7 @@ class Readiness:
 class HookSettings:
     secrets: SourceSecrets
     max_body: int
+    body_seconds: float = 30.0  # a body trickled slower than this is dropped (408)
 
 
 def build_app(
@@ -82,9 +82,10 @@ def build_app(
         if source not in SOURCE_NAMES:
             return refuse(source, 404, f"no such source {source!r}", request)
         try:
-            body = await asyncio.wait_for(read_body(request), BODY_SECONDS)
+            body = await asyncio.wait_for(read_body(request), hooks.body_seconds)
         except asyncio.TimeoutError:
-            return refuse(source, 408, f"body not received within {BODY_SECONDS:g} s", request)
+            within = f"{hooks.body_seconds:g} s"
+            return refuse(source, 408, f"body not received within {within}", request)
         if body is None:
             return refuse(source, 413, f"body over max-body ({hooks.max_body} bytes)", request)
         incoming = Incoming(
