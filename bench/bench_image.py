@@ -22,8 +22,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.registry.harness import Registry, start_registry  # noqa: E402
 from tests.ship.image import Containers, base_image, updater_image  # noqa: E402
+from tests.support.registry import Registry, start_registry  # noqa: E402
 
 STUDY_COMPRESSED = 101_000_000
 MANIFEST_TYPES = ", ".join(

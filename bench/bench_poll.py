@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.registry.harness import Registry, start_registry  # noqa: E402
+from tests.support.registry import Registry, start_registry  # noqa: E402
 
 TARGET = 1.5
 

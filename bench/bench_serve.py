@@ -35,11 +35,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.delivery.conftest import Remote, kustomization  # noqa: E402
-from tests.registry.harness import free_port  # noqa: E402
 from tests.serve.registry import Layout, notifying_registry, skopeo_copy  # noqa: E402
 from tests.serve.server import SECRET, Server, generic, poll_until, signed  # noqa: E402
 from tests.serve.test_sources import FIRST_VALID, fixture, request  # noqa: E402
+from tests.support.registry import free_port  # noqa: E402
+from tests.support.remotes import Remote, kustomization  # noqa: E402
 
 DEFAULT_DEBOUNCE = 2.0
 

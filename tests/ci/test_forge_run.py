@@ -16,8 +16,8 @@ from tests.ci.actions import run_action
 from tests.ci.conftest import CONFIG_FILES, ROOT, Remote, make_remote
 from tests.ci.gitlab_jobs import job_variables, load_pipeline, parse_dotenv, resolve_job, run_script
 from tests.ci.test_gitlab_run import INCLUDES, predefined
-from tests.delivery import fakeforge as fakes
-from tests.delivery import gitserver
+from tests.support import fakeforge as fakes
+from tests.support import gitserver
 
 pytestmark = [pytest.mark.forge, pytest.mark.git_http]
 

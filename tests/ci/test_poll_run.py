@@ -25,7 +25,7 @@ from tests.ci.gitlab_jobs import (
     run_script,
 )
 from tests.ci.test_gitlab_run import INCLUDES, predefined
-from tests.registry import harness
+from tests.support.registry import REGISTRY_BIN, start_registry
 
 pytestmark = [pytest.mark.registry, pytest.mark.slow]
 
@@ -34,9 +34,9 @@ USER, PASSWORD = "ci-robot", "Pa55-for-tests-only"
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not Path(harness.REGISTRY_BIN).exists():
-        pytest.skip(f"{harness.REGISTRY_BIN} is not installed")
-    started = harness.start_registry(tmp_path_factory.mktemp("registry"), basic={USER: PASSWORD})
+    if not Path(REGISTRY_BIN).exists():
+        pytest.skip(f"{REGISTRY_BIN} is not installed")
+    started = start_registry(tmp_path_factory.mktemp("registry"), basic={USER: PASSWORD})
     yield started
     started.stop()
 

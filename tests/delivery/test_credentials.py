@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import SEED, TOKEN, Remote, git, run_updater
-from tests.delivery.fakeforge import FakeForgeServer
-from tests.delivery.gitserver import GitHttpServer
+from tests.support.fakeforge import FakeForgeServer
+from tests.support.gitserver import GitHttpServer
+from tests.support.remotes import SEED, TOKEN, Remote, git, run_updater
 
 pytestmark = pytest.mark.git_http
 

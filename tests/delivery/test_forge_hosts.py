@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.delivery.conftest import TOKEN, Remote, run_updater
-from tests.delivery.fakeforge import FakeForgeServer
+from tests.support.fakeforge import FakeForgeServer
+from tests.support.remotes import TOKEN, Remote, run_updater
 
 pytestmark = pytest.mark.forge
 

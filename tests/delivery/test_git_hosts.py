@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import REPO_ROOT, SEED, TOKEN, Remote, git, run_updater
-from tests.delivery.gitserver import GitHttpServer, SilentServer
+from tests.support.gitserver import GitHttpServer, SilentServer
+from tests.support.remotes import REPO_ROOT, SEED, TOKEN, Remote, git, run_updater
 
 pytestmark = pytest.mark.git_http
 

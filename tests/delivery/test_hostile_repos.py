@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import SEED, Remote, git, run_updater
+from tests.support.remotes import SEED, Remote, git, run_updater
 
 
 @pytest.mark.parametrize(

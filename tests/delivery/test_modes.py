@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import SEED, Remote, git, run_updater
-from tests.registry.conftest import anon, isolated_credentials  # noqa: F401 - fixtures
-from tests.registry.harness import Registry
+from tests.support.registry import Registry
+from tests.support.remotes import SEED, Remote, git, run_updater
 from updater.config import PollConfig, confirmed_delivery, delivery_mode, parse_config
 from updater.errors import UsageError
+
+pytestmark = pytest.mark.usefixtures("isolated_credentials")  # no docker config of the machine's
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,7 @@ def test_poll_mode_precedence() -> None:
 
 
 def test_poll_without_a_flag_does_not_deliver(
-    anon: Registry,  # noqa: F811 - the fixture imported above
+    anon: Registry,
     tmp_path: Path,
 ) -> None:
     """The config says push; without a flag poll prints the diff and pushes nothing;

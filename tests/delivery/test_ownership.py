@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.delivery.conftest import SEED, TOKEN, Remote, kustomization, run_updater
-from tests.delivery.fakeforge import FakeForgeServer, Recorded
+from tests.support.fakeforge import FakeForgeServer, Recorded
+from tests.support.remotes import SEED, TOKEN, Remote, kustomization, run_updater
 
 pytestmark = pytest.mark.forge
 

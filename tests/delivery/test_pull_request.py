@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.delivery import schemas
-from tests.delivery.conftest import TOKEN, Remote, git, kustomization, run_updater
-from tests.delivery.fakeforge import FakeForgeServer, Recorded
+from tests.support import forge_schemas
+from tests.support.fakeforge import FakeForgeServer, Recorded
+from tests.support.remotes import TOKEN, Remote, git, kustomization, run_updater
 from updater.trailers import ImageChange, parse_trailers
 
 pytestmark = pytest.mark.forge
@@ -66,14 +66,14 @@ def summary(requests: list[Recorded]) -> list[str]:
 
 
 def assert_github_responses_match_schema(forge: FakeForgeServer) -> None:
-    if not schemas.AVAILABLE:
+    if not forge_schemas.AVAILABLE:
         return  # the behaviour is still checked; conformance needs ../shared/schemas
     for record in forge.requests:
         if record.schema_path is None or record.status >= 400 or record.path.startswith("/api/v4"):
             continue
-        status, schema = schemas.github_response_schema(record.method, record.schema_path)
+        status, schema = forge_schemas.github_response_schema(record.method, record.schema_path)
         assert record.status == status, record
-        problems = schemas.errors(schemas.GITHUB, schema, record.response)
+        problems = forge_schemas.errors(forge_schemas.GITHUB, schema, record.response)
         assert not problems, (record, problems[:5])
 
 
@@ -392,10 +392,10 @@ def test_gitlab_opens_a_merge_request(gitlab: FakeForgeServer, remote: Remote) -
     assert gitlab.requests[4].body == {"merge_when_pipeline_succeeds": True, "auto_merge": True}
     mr = gitlab.gitlab.projects["acme/config"].mrs[1]
     assert mr.merge_when_pipeline_succeeds and mr.labels == ["deploy"]
-    for record in gitlab.requests if schemas.AVAILABLE else ():
+    for record in gitlab.requests if forge_schemas.AVAILABLE else ():
         if record.schema_path and record.method in ("POST", "PUT"):
-            _, schema = schemas.gitlab_response_schema(record.method, record.schema_path)
-            assert not schemas.gitlab_entity_errors(schema, record.response)
+            _, schema = forge_schemas.gitlab_response_schema(record.method, record.schema_path)
+            assert not forge_schemas.gitlab_entity_errors(schema, record.response)
 
 
 def test_gitlab_rerun_and_update(gitlab: FakeForgeServer, remote: Remote) -> None:
@@ -528,7 +528,7 @@ def test_github_concurrent_runs_for_the_same_images_share_one_pr(
     import subprocess
     import sys
 
-    from tests.delivery.conftest import REPO_ROOT
+    from tests.support.remotes import REPO_ROOT
 
     args = github_args(github, remote, "ghcr.io/acme/api:1.1.0")
     env = {**__import__("os").environ, "PYTHONPATH": str(REPO_ROOT), "GITHUB_TOKEN": TOKEN}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import REPO_ROOT, Remote, git, kustomization, run_updater
+from tests.support.remotes import REPO_ROOT, Remote, git, kustomization, run_updater
 
 PROD = "apps/overlays/prod/kustomization.yaml"
 STAGING = "apps/overlays/staging/kustomization.yaml"

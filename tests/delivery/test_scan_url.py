@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import SEED, TOKEN, Remote, kustomization, run_updater
-from tests.delivery.gitserver import GitHttpServer
+from tests.support.gitserver import GitHttpServer
+from tests.support.remotes import SEED, TOKEN, Remote, kustomization, run_updater
 
 
 def test_scan_a_url(remote: Remote, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.delivery.conftest import SEED, Remote, git, kustomization, run_updater
+from tests.support.remotes import SEED, Remote, git, kustomization, run_updater
 from updater.trailers import BotTrailers, ImageChange, parse_trailers
 
 

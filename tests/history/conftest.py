@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.delivery.conftest import git_sandbox  # noqa: F401
 from updater.cli import cli
 
 
@@ -104,8 +103,13 @@ class Repo:
         return changes
 
 
+@pytest.fixture(autouse=True)
+def _sandboxed(git_sandbox: Path) -> None:
+    """Every test here: the git sandbox."""
+
+
 @pytest.fixture
-def repo(tmp_path: Path, git_sandbox: Path) -> Repo:  # noqa: F811
+def repo(tmp_path: Path, git_sandbox: Path) -> Repo:
     return Repo(tmp_path / "config")
 
 

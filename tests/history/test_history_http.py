@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import TOKEN, git_http, run_updater  # noqa: F401
-from tests.delivery.gitserver import GitHttpServer
 from tests.history.conftest import Repo, git
+from tests.support.gitserver import GitHttpServer
+from tests.support.remotes import TOKEN, run_updater
 
 pytestmark = pytest.mark.git_http
 API = "ghcr.io/acme/api"
@@ -23,7 +23,7 @@ def overlay(tag: str) -> str:
 
 def test_history_of_a_token_protected_remote(
     repo: Repo,
-    git_http: GitHttpServer,  # noqa: F811
+    git_http: GitHttpServer,
     tmp_path: Path,
 ) -> None:
     commits = [repo.edit({DEV: overlay(f"1.{n}.0")}, f"bump {n}") for n in range(4)]

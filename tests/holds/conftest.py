@@ -1,4 +1,4 @@
-"""Git repos built in the tests; the real registry fixtures of tests/registry."""
+"""Git repos built in the tests; every test with an empty docker config."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.registry.conftest import anon, isolated_credentials, repo_name  # noqa: F401
 from updater.cli import cli
 
 IDENTITY = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
@@ -36,6 +35,11 @@ def make_repo(root: Path, files: dict[str, str]) -> Path:
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(isolated_credentials: Path) -> None:
+    """Every test here: no docker config of the machine's."""
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.holds.conftest import make_repo, run
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment, registries
+from tests.support.poll import deployment, registries
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
 

@@ -1,7 +1,12 @@
-"""Local checkouts under test: the delivery tests' real git remotes and sandbox."""
+"""Every test of a local checkout runs in the git sandbox (tests/support/fixtures.py)."""
 
 from __future__ import annotations
 
-from tests.delivery.conftest import git_sandbox, remote
+from pathlib import Path
 
-__all__ = ["git_sandbox", "remote"]
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _sandboxed(git_sandbox: Path) -> None:
+    """Every test here: the git sandbox."""

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tests.delivery.conftest import REPO_ROOT, git
+from tests.support.remotes import REPO_ROOT, git
 
 API = "ghcr.io/acme/api"
 WEB = "ghcr.io/acme/web"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import git
 from tests.local.harness import API, WEB, HeldRun, leftovers, make_apps, run, tags
+from tests.support.remotes import git
 from updater.writing import JOURNAL_NAME
 
 FILES = 200

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import git
 from tests.local.harness import API, WEB, HeldRun, leftovers, make_apps, run, start, tags
+from tests.support.remotes import git
 from updater.errors import UsageError
 from updater.lock import LOCK_NAME, checkout_lock, lock_timeout, state_dir
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import Remote
 from tests.local.harness import API, HeldRun
+from tests.support.remotes import Remote
 
 
 @pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT])

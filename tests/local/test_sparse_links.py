@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from tests.delivery.conftest import Remote, git, kustomization, run_updater
+from tests.support.remotes import Remote, git, kustomization, run_updater
 
 BASE = "apps/base/kustomization.yaml"
 PROD = "apps/overlays/prod"

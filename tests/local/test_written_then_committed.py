@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.delivery.conftest import git
 from tests.local.harness import API, WEB, make_apps, run, tags
+from tests.support.remotes import git
 
 
 def _commits(root: Path) -> list[str]:

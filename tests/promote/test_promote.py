@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.delivery.conftest import TOKEN, Remote, git, git_sandbox  # noqa: F401
-from tests.delivery.fakeforge import FakeForgeServer
+from tests.support.fakeforge import FakeForgeServer
+from tests.support.remotes import TOKEN, Remote, git
 from updater.cli import cli
+
+pytestmark = pytest.mark.usefixtures("git_sandbox")  # a clean git identity, no machine tokens
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64

@@ -1,44 +1,26 @@
-"""Real registries on 127.0.0.1, started once per test session (per xdist worker)."""
+"""The registry client's tests: every test with an empty docker config; registries with
+Basic and token auth, and the fault proxy, started once per session (per xdist worker).
+The anonymous registry is the shared one of tests/support/fixtures.py."""
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import (
-    FaultProxy,
-    Registry,
-    TokenIssuer,
-    start_issuer,
-    start_proxy,
-    start_registry,
-)
+from tests.registry.harness import FaultProxy, start_proxy
+from tests.support.registry import Registry, TokenIssuer, start_issuer, start_registry
 from updater.registry import CredentialStore, RegistryClient, RegistrySettings, RetryPolicy
 
 USER, PASSWORD = "robot", "s3cret-Pa55word"
 
 
 @pytest.fixture(autouse=True)
-def isolated_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test sees the machine's docker config; each gets an empty DOCKER_CONFIG."""
-    config_dir = tmp_path / "docker-config"
-    config_dir.mkdir()
-    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
-    for name in ("DOCKER_AUTH_CONFIG", "REGISTRY_AUTH_FILE", "UPDATER_INSECURE_REGISTRIES"):
-        monkeypatch.delenv(name, raising=False)
-    return config_dir
-
-
-@pytest.fixture(scope="session")
-def anon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    registry = start_registry(tmp_path_factory.mktemp("anon"))
-    yield registry
-    registry.stop()
+def _isolated(isolated_credentials: Path) -> None:
+    """Every test here: no docker config of the machine's."""
 
 
 @pytest.fixture(scope="session")
@@ -71,12 +53,6 @@ def proxy(anon: Registry) -> Iterator[FaultProxy]:
     fault_proxy = start_proxy(anon.url)
     yield fault_proxy
     fault_proxy.stop()
-
-
-@pytest.fixture
-def repo_name(request: pytest.FixtureRequest) -> str:
-    """A repository name of this test's own, so tests never see each other's tags."""
-    return "t/" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
 
 
 def docker_config(directory: Path, data: dict[str, object]) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment, make_repo, poll, registries, report
+from tests.support.poll import config_repo, deployment, poll, registries, report
+from tests.support.registry import Registry
 from updater.cli import cli
 
 pytestmark = pytest.mark.registry
@@ -22,7 +22,7 @@ def test_choose_and_poll_agree(anon: Registry, repo_name: str, tmp_path: Path, o
     name = f"{repo_name}-{order}"
     image = f"{anon.host}/{name}"
     anon.push_image(name, TAGS)
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"app.yaml": deployment(f"{image}:latest")},
         f"""\

@@ -18,7 +18,8 @@ from tests.registry.conftest import (
     client_for,
     docker_config,
 )
-from tests.registry.harness import Fault, FaultProxy, Registry, TokenIssuer
+from tests.registry.harness import Fault, FaultProxy
+from tests.support.registry import Registry, TokenIssuer
 from updater.registry import (
     MANIFEST_ACCEPT,
     AuthError,

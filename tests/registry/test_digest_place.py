@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment, make_repo, poll, registries
 from tests.registry.test_set_image_digest import set_image
+from tests.support.poll import config_repo, deployment, poll, registries
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
 
@@ -63,7 +63,7 @@ def test_poll_names_the_reference_whose_digest_failed(
     image = f"{anon.host}/{repo_name}"
     old = anon.push_index(repo_name, "1.0.0", {"linux/amd64": "2024-01-01T00:00:00Z"})["index"]
     anon.push_index(repo_name, "1.1.0", {"linux/amd64": "2024-02-01T00:00:00Z"})
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"prod/app.yaml": deployment(f"{image}:1.0.0@{old}")},
         f"images:\n  - name: {image}\n    policy: semver\n    platform: linux/s390x\n"
@@ -82,7 +82,7 @@ def test_poll_on_a_plain_http_registry_says_how_to_allow_it(
 ) -> None:
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, ["1.0.0", "1.1.0"])
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"app.yaml": deployment(f"{image}:1.0.0")},
         f"images:\n  - name: {image}\n    policy: semver\n",

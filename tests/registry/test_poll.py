@@ -2,63 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
-from tests.registry.harness import Registry
+from tests.support.poll import config_repo, deployment, poll, registries, report
+from tests.support.registry import Registry
 from updater.cli import cli
 
 pytestmark = pytest.mark.registry
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def deployment(image: str, name: str = "app") -> str:
-    return textwrap.dedent(
-        f"""\
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: {name}  # keep this comment
-        spec:
-          template:
-            spec:
-              containers:
-                - name: {name}
-                  image: {image}
-        """
-    )
-
-
-def make_repo(tmp_path: Path, files: dict[str, str], config: str) -> Path:
-    repo = tmp_path / "config-repo"
-    repo.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    (repo / ".image-updater.yaml").write_text(textwrap.dedent(config))
-    return repo
-
-
-def poll(repo: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["poll", "--repo", str(repo), *args], catch_exceptions=False)
-
-
-def report(result: Result) -> dict:  # type: ignore[type-arg]
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
-
-
-def registries(registry: Registry, indent: int = 0) -> str:
-    pad = " " * indent
-    return f"registries:\n{pad}  - host: {registry.host}\n{pad}    insecure: true\n"
 
 
 def test_semver_range_filter_ignore_and_report(
@@ -68,7 +26,7 @@ def test_semver_range_filter_ignore_and_report(
     anon.push_image(
         repo_name, ["1.0.0", "1.2.0", "v1.5.0", "1.5.1-debug", "1.6.0-rc.1", "2.0.0", "latest"]
     )
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"deploy/app.yaml": deployment(f"{image}:1.0.0")},
         f"""\
@@ -99,7 +57,7 @@ def test_numerical_with_filter_and_extract(anon: Registry, repo_name: str, tmp_p
     anon.push_image(
         repo_name, ["main-99-aaaaaaa", "main-250-bbbbbbb", "main-1000-ccccccc", "pr-5000-ddddddd"]
     )
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"app.yaml": deployment(f"{image}:main-99-aaaaaaa")},
         f"""\
@@ -126,7 +84,7 @@ def test_alphabetical_order_means_what_flux_says(
     anon.push_image(repo_name, ["beta", "alpha", "gamma"])
     for order, current, expected in (("", "alpha", "gamma"), ("desc", "gamma", "alpha")):
         spelled = f"    order: {order}\n" if order else ""
-        repo = make_repo(
+        repo = config_repo(
             tmp_path / (order or "default"),
             {"app.yaml": deployment(f"{image}:{current}")},
             f"images:\n  - name: {image}\n    policy: alphabetical\n{spelled}{registries(anon)}",
@@ -149,7 +107,7 @@ def test_newest_build_reads_the_platform_image(
     )
     files = {"app.yaml": deployment(f"{image}:jan")}
     for platform, expected in (("linux/amd64", "mar"), ("linux/arm64", "multi")):
-        repo = make_repo(
+        repo = config_repo(
             tmp_path / platform.replace("/", "-"),
             files,
             f"images:\n  - name: {image}\n    policy: newest-build\n    platform: {platform}\n"
@@ -165,7 +123,7 @@ def test_digest_policy_follows_a_mutable_tag(
 ) -> None:
     image = f"{anon.host}/{repo_name}"
     old = anon.push_image(repo_name, "latest", salt="one")
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"app.yaml": deployment(f"{image}:latest@{old}")},
         f"images:\n  - name: {image}\n    policy: digest\n    tag: latest\n{registries(anon)}",
@@ -184,7 +142,7 @@ def test_pin_digest_and_stale_pins_are_resolved(
     image = f"{anon.host}/{repo_name}"
     first = anon.push_image(repo_name, "1.0.0", salt="1")
     second = anon.push_image(repo_name, "1.1.0", salt="2")
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {
             "pinned.yaml": deployment(f"{image}:1.0.0@{first}"),
@@ -209,7 +167,7 @@ def test_min_age_skips_young_images(anon: Registry, repo_name: str, tmp_path: Pa
     now = datetime.now(timezone.utc)
     anon.push_image(repo_name, "1.0.0", created=(now - timedelta(days=3)).isoformat(), salt="a")
     anon.push_image(repo_name, "1.1.0", created=(now - timedelta(minutes=5)).isoformat(), salt="b")
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"app.yaml": deployment(f"{image}:0.9.0")},
         f"images:\n  - name: {image}\n    policy: semver\n    min-age: 2h\n{registries(anon)}",
@@ -228,7 +186,7 @@ def test_one_failed_lookup_fails_the_run_after_doing_the_rest(
     missing = f"{anon.host}/{repo_name}-missing"
     unmatched = f"{anon.host}/{repo_name}-other"
     anon.push_image(f"{repo_name}-other", ["1.0.0", "1.1.0"])
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"a.yaml": deployment(f"{good}:1.0.0"), "b.yaml": deployment(f"{missing}:1.0.0", "b")},
         f"""\
@@ -256,7 +214,7 @@ def test_image_referenced_nowhere_is_an_error(
 ) -> None:
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, "1.0.0")
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"a.yaml": deployment("nginx:1.25")},
         f"images:\n  - name: {image}\n    policy: semver\n{registries(anon)}",
@@ -273,7 +231,7 @@ def test_paths_restrict_and_groups_share_a_file(
     anon.push_image(f"{repo_name}-api", ["1.0.0", "2.0.0"])
     anon.push_image(f"{repo_name}-web", ["1.0.0", "3.0.0"])
     both = deployment(f"{api}:1.0.0", "api") + "---\n" + deployment(f"{web}:1.0.0", "web")
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"deploy/prod/app.yaml": both, "deploy/dev/app.yaml": both},
         f"""\
@@ -303,7 +261,7 @@ def test_alias_updates_marked_fields(anon: Registry, repo_name: str, tmp_path: P
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, ["1.0.0", "1.4.0"])
     values = 'app:\n  tag: 1.0.0 # {"$imagepolicy": "flux-system:api:tag"}\n'
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"values.yaml": values},
         f"images:\n  - name: {image}\n    policy: semver\n    alias: flux-system:api\n"
@@ -319,7 +277,7 @@ def test_config_mode_applies_only_with_deliver(
 ) -> None:
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, ["1.0.0", "1.0.1"])
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"app.yaml": deployment(f"{image}:1.0.0")},
         f"images:\n  - name: {image}\n    policy: semver\n"
@@ -338,7 +296,7 @@ def test_config_mode_applies_only_with_deliver(
 
 
 def test_bad_config_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {},
         "images:\n  - name: ghcr.io/acme/api\n    policy: semver\n    range: '>=1.2 <<2'\n",
@@ -359,7 +317,7 @@ def test_url_repo_needs_a_config(tmp_path: Path) -> None:
 def test_the_real_entry_point(anon: Registry, repo_name: str, tmp_path: Path) -> None:
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, ["1.0.0", "1.0.1"])
-    repo = make_repo(tmp_path, {"app.yaml": deployment(f"{image}:1.0.0")}, "images: []\n")
+    repo = config_repo(tmp_path, {"app.yaml": deployment(f"{image}:1.0.0")}, "images: []\n")
     config = tmp_path / "poll.yaml"
     config.write_text(f"images:\n  - name: {image}\n    policy: semver\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "UPDATER_INSECURE_REGISTRIES": anon.host}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment, make_repo, poll, registries, report
+from tests.support.poll import config_repo, deployment, poll, registries, report
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
 
@@ -19,7 +19,7 @@ def _setup(anon: Registry, repo_name: str, tmp_path: Path, files: dict[str, str]
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, ["1.0.0", "1.9.0", "v1.10.0", "5.0.0"])
     config = f"images:\n  - name: {image}\n    policy: semver\n    range: '<2'\n{extra}"
-    repo = make_repo(
+    repo = config_repo(
         tmp_path, {k: v.format(image=image) for k, v in files.items()}, config + registries(anon)
     )
     return image, repo
@@ -127,7 +127,7 @@ def test_min_age_never_rolls_back_a_fresh_release(
     now = datetime.now(timezone.utc)
     anon.push_image(repo_name, "1.0.0", created=(now - timedelta(days=3)).isoformat(), salt="a")
     anon.push_image(repo_name, "1.1.0", created=(now - timedelta(minutes=5)).isoformat(), salt="b")
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"app.yaml": deployment(f"{image}:1.1.0")},
         f"images:\n  - name: {image}\n    policy: semver\n    min-age: 2h\n{registries(anon)}",

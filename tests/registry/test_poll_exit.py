@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment, make_repo, poll, registries, report
+from tests.support.poll import config_repo, deployment, poll, registries, report
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.registry
 def test_a_policy_matching_no_tag_is_exit_4(anon: Registry, repo_name: str, tmp_path: Path) -> None:
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, ["1.0.0", "2.0.0", "latest"])
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"app.yaml": deployment(f"{image}:1.0.0")},
         f"images:\n  - name: {image}\n    policy: semver\n    range: '^3'\n{registries(anon)}",

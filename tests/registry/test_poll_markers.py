@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import Registry
-from tests.registry.test_poll import make_repo, poll, registries
+from tests.support.poll import config_repo, poll, registries
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
 
@@ -28,7 +28,7 @@ def test_poll_only_marked(
         f'other: {image}:1.0.0 # {{"$imagepolicy": "flux-system:other"}}\n'
     )
     option = "\n            only-marked: true" if only_marked else ""
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {"values.yaml": values},
         f"""\

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment, make_repo, poll, registries
+from tests.support.poll import config_repo, deployment, poll, registries
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
 
 
 def git_repo(tmp_path: Path, image: str, delivery: str, anon: Registry) -> Path:
     config = f"images:\n  - name: {image}\n    policy: semver\n{registries(anon)}{delivery}"
-    repo = make_repo(tmp_path, {"app.yaml": deployment(f"{image}:1.0.0")}, config)
+    repo = config_repo(tmp_path, {"app.yaml": deployment(f"{image}:1.0.0")}, config)
     for args in (
         ["init", "-q", "-b", "main"],
         ["add", "-A"],

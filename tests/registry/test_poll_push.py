@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import Remote
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment
+from tests.support.poll import deployment
+from tests.support.registry import Registry
+from tests.support.remotes import Remote
 
 pytestmark = pytest.mark.registry
 

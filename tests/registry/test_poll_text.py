@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment, make_repo
+from tests.support.poll import config_repo, deployment
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def test_poll_and_set_image_print_the_same_diff_honouring_no_color(
 ) -> None:
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, ["1.0.0", "1.0.1"])
-    repo = make_repo(tmp_path, {"app.yaml": deployment(f"{image}:1.0.0")}, "images: []\n")
+    repo = config_repo(tmp_path, {"app.yaml": deployment(f"{image}:1.0.0")}, "images: []\n")
     config = tmp_path / "poll.yaml"
     config.write_text(f"images:\n  - name: {image}\n    policy: semver\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "UPDATER_INSECURE_REGISTRIES": anon.host}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import Registry
-from tests.registry.test_poll import make_repo, poll, registries
+from tests.support.poll import config_repo, poll, registries
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "render"
@@ -34,7 +34,7 @@ def test_poll_renders_the_chosen_tag(
     image = f"{anon.host}/{repo_name}"
     anon.push_image(repo_name, ["1.0.0", "1.1.0"])
     chart = (FIXTURES / "charts" / "envtag" / "templates" / "deployment.yaml").read_text()
-    repo = make_repo(
+    repo = config_repo(
         tmp_path,
         {
             "base/kustomization.yaml": "resources: [app.yaml]\n",

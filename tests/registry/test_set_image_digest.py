@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment
+from tests.support.poll import deployment
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
 

@@ -1,9 +1,13 @@
-"""Fixtures of tests/serve: the git sandbox of tests/delivery for every test (a clean
-identity, no machine tokens; the servers started by a test inherit it), and the
-loopback forge fake."""
+"""Every test of tests/serve runs in the git sandbox (tests/support/fixtures.py): a clean
+identity, no machine tokens; the servers started by a test inherit it."""
 
 from __future__ import annotations
 
-from tests.delivery.conftest import forge, git_sandbox
+from pathlib import Path
 
-__all__ = ["forge", "git_sandbox"]
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _sandboxed(git_sandbox: Path) -> None:
+    """Every test here: the git sandbox."""

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tests.registry.harness import REGISTRY_BIN, Registry, free_port, wait_for_port
 from tests.serve.server import SECRET
+from tests.support.registry import REGISTRY_BIN, Registry, free_port, wait_for_port
 
 SKOPEO = shutil.which("skopeo")
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from tests.registry.harness import free_port
+from tests.support.registry import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "serve-test-secret"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import Remote, git, kustomization
 from tests.serve.server import SECRET, Server, config_text, generic, poll_until, running, signed
+from tests.support.remotes import Remote, git, kustomization
 
 IMAGE = "registry.acme.test/acme/api"
 DIGEST = "sha256:" + "4c" * 32

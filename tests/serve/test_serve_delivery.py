@@ -7,8 +7,8 @@ import re
 import threading
 from pathlib import Path
 
-from tests.delivery.conftest import Remote, git, kustomization
 from tests.serve.server import Server, config_text, poll_until, running
+from tests.support.remotes import Remote, git, kustomization
 
 API = "registry.acme.test/acme/api"
 WORKER = "registry.acme.test/acme/worker"

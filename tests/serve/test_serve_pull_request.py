@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import TOKEN, Remote, kustomization
-from tests.delivery.fakeforge import FakeForgeServer
 from tests.serve.server import Server, config_text, poll_until, running
+from tests.support.fakeforge import FakeForgeServer
+from tests.support.remotes import TOKEN, Remote, kustomization
 
 pytestmark = pytest.mark.forge
 

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import Remote, git
-from tests.registry.harness import Registry, free_port
 from tests.serve.registry import (
     OCI_INDEX,
     OCI_MANIFEST,
@@ -23,6 +21,8 @@ from tests.serve.registry import (
     skopeo_copy,
 )
 from tests.serve.server import Server, config_text, poll_until, running
+from tests.support.registry import Registry, free_port
+from tests.support.remotes import Remote, git
 
 pytestmark = [
     pytest.mark.registry,

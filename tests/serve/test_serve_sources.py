@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import Remote, kustomization
 from tests.serve.server import Server, config_text, running
 from tests.serve.test_sources import SECRET, SECRETS, unsigned, valid_request
+from tests.support.remotes import Remote, kustomization
 from updater.serve.sources import SOURCES, Incoming, read_events
 
 

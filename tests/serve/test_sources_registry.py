@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.registry.harness import REGISTRY_BIN, Registry, free_port, wait_for_port
+from tests.support.registry import REGISTRY_BIN, Registry, free_port, wait_for_port
 from updater.serve.sources import Incoming, PushEvent, SourceSecrets, read_events
 
 pytestmark = pytest.mark.registry

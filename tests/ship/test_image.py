@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.harness import Registry, start_registry
 from tests.ship.artifacts import ROOT, TEST_VERSION, git
 from tests.ship.image import BuiltImage, Containers
+from tests.support.registry import Registry, start_registry
 
 pytestmark = [pytest.mark.image, pytest.mark.registry, pytest.mark.slow]
 USER = 10001

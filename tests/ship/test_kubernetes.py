@@ -21,9 +21,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.ci.conftest import Remote, make_remote
-from tests.registry.harness import Registry, start_registry
 from tests.ship.artifacts import ROOT
 from tests.ship.image import BuiltImage
+from tests.support.registry import Registry, start_registry
 
 EXAMPLE = ROOT / "examples" / "kubernetes"
 BOT_IMAGE = "ghcr.io/gitops-updater/gitops-updater"

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.conftest import anon, isolated_credentials, repo_name  # noqa: F401
-from tests.registry.harness import Registry
-from tests.registry.test_poll import deployment, registries
+from tests.support.poll import deployment, registries
+from tests.support.registry import Registry
 from updater.trailers import BotTrailers, ImageChange, parse_trailers
+
+pytestmark = pytest.mark.usefixtures("isolated_credentials")  # no docker config of the machine's
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "c" * 64
@@ -174,7 +175,7 @@ def test_promote(tmp_path: Path) -> None:
 
 
 @pytest.mark.registry
-def test_poll_names_each_images_policy(anon: Registry, repo_name: str, tmp_path: Path) -> None:  # noqa: F811
+def test_poll_names_each_images_policy(anon: Registry, repo_name: str, tmp_path: Path) -> None:
     api, web = f"{anon.host}/{repo_name}-api", f"{anon.host}/{repo_name}-web"
     anon.push_image(f"{repo_name}-api", ["1.4.2", "1.5.0", "2.0.0"])
     anon.push_image(f"{repo_name}-web", ["7", "10", "9"])

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from tests.delivery import schemas
+from tests.support import forge_schemas
 
 Response = tuple[int, Any, dict[str, str]]
 
@@ -125,7 +125,9 @@ class GitHubState:
 
 
 def _user(login: str, root: str) -> dict[str, Any]:
-    value = schemas.synthesize(schemas.GITHUB, {"$ref": "#/components/schemas/simple-user"})
+    value = forge_schemas.synthesize(
+        forge_schemas.GITHUB, {"$ref": "#/components/schemas/simple-user"}
+    )
     value.update(
         login=login,
         id=abs(hash(login)) % 10**6,
@@ -182,7 +184,9 @@ class GitHubFake:
         root = self.server.url
         fork_of = owner is not None and owner != state.owner
         owner = owner or state.owner
-        value = schemas.synthesize(schemas.GITHUB, {"$ref": f"#/components/schemas/{schema_ref}"})
+        value = forge_schemas.synthesize(
+            forge_schemas.GITHUB, {"$ref": f"#/components/schemas/{schema_ref}"}
+        )
         value.update(
             id=1000,
             node_id="R_1",
@@ -205,7 +209,9 @@ class GitHubFake:
         return dict(value)
 
     def _label(self, name: str) -> dict[str, Any]:
-        value = schemas.synthesize(schemas.GITHUB, {"$ref": "#/components/schemas/label"})
+        value = forge_schemas.synthesize(
+            forge_schemas.GITHUB, {"$ref": "#/components/schemas/label"}
+        )
         value.update(
             id=abs(hash(name)) % 10**6,
             node_id=f"L_{name}",
@@ -217,7 +223,9 @@ class GitHubFake:
         return dict(value)
 
     def _team(self, state: GitHubState, slug: str) -> dict[str, Any]:
-        value = schemas.synthesize(schemas.GITHUB, {"$ref": "#/components/schemas/team"})
+        value = forge_schemas.synthesize(
+            forge_schemas.GITHUB, {"$ref": "#/components/schemas/team"}
+        )
         value.update(
             id=abs(hash(slug)) % 10**6,
             node_id=f"T_{slug}",
@@ -231,7 +239,9 @@ class GitHubFake:
         self, state: GitHubState, pr: GitHubPull, schema_ref: str = "pull-request"
     ) -> dict[str, Any]:
         root = self.server.url
-        value = schemas.synthesize(schemas.GITHUB, {"$ref": f"#/components/schemas/{schema_ref}"})
+        value = forge_schemas.synthesize(
+            forge_schemas.GITHUB, {"$ref": f"#/components/schemas/{schema_ref}"}
+        )
         repo = self._repo_json(state, "repository")
         head_sha = _branch_sha(state.git_dir, pr.head) or "0" * 40
         base_sha = _branch_sha(state.git_dir, pr.base) or "0" * 40
@@ -354,9 +364,11 @@ class GitHubFake:
             if method == record.method and match:
                 record.schema_path = template
                 if template is not None:
-                    body_schema = schemas.github_request_schema(method, template)
+                    body_schema = forge_schemas.github_request_schema(method, template)
                     if body_schema is not None:
-                        problems = schemas.errors(schemas.GITHUB, body_schema, record.body)
+                        problems = forge_schemas.errors(
+                            forge_schemas.GITHUB, body_schema, record.body
+                        )
                         if problems:
                             raise HttpError(
                                 422,
@@ -389,7 +401,9 @@ class GitHubFake:
         return 200, self._repo_json(self._state(owner, repo)), {}
 
     def get_user(self, record: Recorded) -> Response:
-        value = schemas.synthesize(schemas.GITHUB, {"$ref": "#/components/schemas/public-user"})
+        value = forge_schemas.synthesize(
+            forge_schemas.GITHUB, {"$ref": "#/components/schemas/public-user"}
+        )
         value.update(_user(self.login, self.server.url))
         return 200, value, {}
 
@@ -520,7 +534,9 @@ class GitHubFake:
             login = item["login"] if isinstance(item, dict) else item
             if login not in pr.assignees:
                 pr.assignees.append(login)
-        value = schemas.synthesize(schemas.GITHUB, {"$ref": "#/components/schemas/issue"})
+        value = forge_schemas.synthesize(
+            forge_schemas.GITHUB, {"$ref": "#/components/schemas/issue"}
+        )
         root = self.server.url
         value.update(
             id=pr.number + 5000,
@@ -667,8 +683,8 @@ class GitLabFake:
         }
 
     def _mr_json(self, state: GitLabState, mr: GitLabMR) -> dict[str, Any]:
-        value = schemas.synthesize(
-            schemas.GITLAB, {"$ref": "#/definitions/API_Entities_MergeRequest"}
+        value = forge_schemas.synthesize(
+            forge_schemas.GITLAB, {"$ref": "#/definitions/API_Entities_MergeRequest"}
         )
         value.update(
             id=mr.iid + 9000,
@@ -744,7 +760,7 @@ class GitLabFake:
             if method == record.method and match:
                 record.schema_path = template
                 if template is not None and isinstance(record.body, dict):
-                    body_schema = schemas.gitlab_request_schema(method, template)
+                    body_schema = forge_schemas.gitlab_request_schema(method, template)
                     if body_schema is not None:
                         coerced = {
                             k: (
@@ -754,7 +770,7 @@ class GitLabFake:
                             )
                             for k, v in record.body.items()
                         }
-                        problems = schemas.errors(schemas.GITLAB, body_schema, coerced)
+                        problems = forge_schemas.errors(forge_schemas.GITLAB, body_schema, coerced)
                         if problems:
                             raise HttpError(400, {"error": "; ".join(problems)})
                 result: Response = getattr(self, action)(record, **match.groupdict())
