@@ -101,7 +101,10 @@ def parse_duration(text: str) -> timedelta:
     if not _DURATION_RE.match(compact):
         raise ValueError(f"{text!r} is not a duration (like 30m, 2h, 1d, 1h30m)")
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART_RE.findall(compact))
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # a bad value is a message, not a traceback
+        raise ValueError(f"{text!r} is too long (at most {timedelta.max.days} days)") from None
 
 
 def _repository(name: str, got: Mapping[str, Any]) -> str:

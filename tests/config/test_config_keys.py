@@ -6,9 +6,12 @@ reported, the defaults and the result a good entry makes."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from updater.cli import cli
 from updater.config import ConfigError, ImageConfig, parse_config
 from updater.policy import TagPolicy
 from updater.registry.hosts import RegistrySettings
@@ -53,6 +56,8 @@ BAD = [
     ("images:\n  - name: x\n    policy: digest\n    pin-digest: 1\n", "c.yaml:2: images[0]: policy digest needs 'tag': the tag to follow"),
     (S + "    platform: 1\n", "c.yaml:4: images[0].platform: expected a string, got a number (quote it)"),
     (S + "    min-age: 5\n", "c.yaml:4: images[0].min-age: expected a string, got a number (quote it)"),
+    (S + "    min-age: 99999999999999w\n", "c.yaml:4: images[0].min-age: '99999999999999w' is too long (at most 999999999 days)"),
+    (S + "    min-age: " + "9" * 400 + "s\n", "c.yaml:4: images[0].min-age: '" + "9" * 400 + "s' is too long (at most 999999999 days)"),
     # paths, alias, only-marked, allow-downgrade
     (S + "    paths: /abs\n", "c.yaml:4: images[0].paths: '/abs': must be relative, inside the repo"),
     (S + "    paths: ../up\n", "c.yaml:4: images[0].paths: '../up': must be relative, inside the repo"),
@@ -139,3 +144,15 @@ def test_empty_sections_are_nothing() -> None:
         {},
     )
     assert parse_config("registries: []\n", "c.yaml", need_images=False).images == ()
+
+
+def test_a_duration_too_long_is_a_usage_error_on_the_command_line(tmp_path: Path) -> None:
+    config = tmp_path / ".image-updater.yaml"
+    config.write_text(S + "    min-age: 99999999999999w\n", encoding="utf-8")
+    args = ["choose", "--config", str(config), "--image", "x", "1.0.0"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"updater: error: {config}:4: images[0].min-age: '99999999999999w' is too long"
+        " (at most 999999999 days)"
+    ]
