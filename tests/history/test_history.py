@@ -233,6 +233,19 @@ def test_bad_input_is_one_line(repo: Repo, tmp_path: Path) -> None:
     )
 
 
+def test_clone_options_with_a_directory_are_refused(repo: Repo) -> None:
+    # A checkout's history is read as it is: an ignored --branch would show another
+    # branch's changes than the one named. Refused as scan refuses it.
+    built(repo)
+    for flag, value in [("--branch", "release"), ("--forge", "gitlab"), ("--token-env", "T")]:
+        result = run("history", "--repo", str(repo.path), flag, value, API)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            f"updater: error: {flag}: only with a URL --repo (a directory is read as it is)\n"
+        )
+        assert result.stdout == ""
+
+
 def _bare(repo: Repo, tmp_path: Path) -> Path:
     bare = tmp_path / "remote.git"
     git(tmp_path, "clone", "-q", "--bare", str(repo.path), str(bare))

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from updater.commands import checkout
 from updater.commands.hold import normalised_paths, repository_of
 from updater.config import DEFAULT_NAME, load_config, parse_duration
 from updater.edit.model import Plan
@@ -64,6 +65,7 @@ def environments_of(root: Path) -> tuple[Environment, ...]:
 
 
 def _check(request: HistoryRequest) -> Query:
+    checkout.refuse_with_directory(request.repo, request.delivery, "read")
     repository = repository_of(request.image) if request.image else None
     if request.max_count is not None and request.max_count < 1:
         raise UsageError("--max-count must be 1 or more")

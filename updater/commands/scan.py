@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from updater.commands import checkout
 from updater.edit.model import Plan, ScanResult
 from updater.edit.walk import scan_repo
 from updater.errors import UsageError
@@ -30,16 +31,12 @@ def run(
     def read(root: Path) -> ScanResult:
         return scan_repo(root, paths, workers=os.cpu_count() or 1, skipped=show_skipped)
 
-    given = {key: value for key, value in (clone or {}).items() if value is not None}
     if is_remote_url(repo):
-        result = _on_clone(repo, paths, given, read)
+        result = _on_clone(repo, paths, checkout.given(clone), read)
     else:
         if not Path(repo).is_dir():
             raise UsageError(f"--repo {repo}: not a directory or a git URL")
-        if given:
-            flag = "--" + next(iter(given)).replace("_", "-")
-            # A local checkout is scanned as it is: an ignored --branch would mislead.
-            raise UsageError(f"{flag}: only with a URL --repo (a directory is scanned as it is)")
+        checkout.refuse_with_directory(repo, clone, "scanned")
         result = read(Path(repo))
     if as_json:
         rows = [reference_json(reference) for reference in result.references]
