@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from updater.errors import UsageError
 
@@ -74,14 +74,15 @@ class HttpAuth:
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """``https://user:secret@host/x`` -> (``https://host/x``, user, secret)."""
+    """``https://user:secret@host/x`` -> (``https://host/x``, user, secret), both
+    percent-decoded as git decodes them (a ``%40`` in a password is an ``@``)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+    if parts.scheme.lower() not in ("http", "https") or "@" not in parts.netloc:
         return url, None, None
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user, _, password = userinfo.partition(":")
     clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
-    return clean, user or None, password or None
+    return clean, unquote(user) or None, unquote(password) or None
 
 
 def redact_url(url: str) -> str:
@@ -103,10 +104,13 @@ def is_http_url(text: str) -> bool:
 
 
 def url_host(url: str) -> str | None:
+    """The host of a URL or scp-like address, lower-cased (host names are not case
+    sensitive, and hosts are compared exactly)."""
     if "://" in url:
-        return urlsplit(url).hostname
+        host = urlsplit(url).hostname
+        return host.lower() if host else None
     match = _SCP_LIKE.match(url)
-    return match["host"] if match else None
+    return match["host"].lower() if match else None
 
 
 def url_path(url: str) -> str:

@@ -359,3 +359,28 @@ def test_the_last_redaction_takes_userinfo_out_of_every_line(args: list[str]) ->
     assert "https://***@" in result.stderr
     if "--json" in args:
         assert "https://***@" in json.loads(result.stdout)["error"]["message"]
+
+
+def test_percent_encoded_url_credentials_reach_the_server_decoded(tmp_path: Path) -> None:
+    """git decodes the user-info of a URL (RFC 3986); a password with ``@``, ``:``, ``/``
+    or ``%`` must arrive as the password itself, not as its encoding."""
+    from urllib.parse import quote
+
+    secret = "p@ss:w/rd%Z"
+    server = GitHttpServer(tmp_path / "remotes", secret)
+    if server.backend is None:
+        pytest.skip("git http-backend is not installed")
+    server.start()
+    try:
+        remote = Remote(server.root / "acme" / "config.git", SEED)
+        git("config", "http.receivepack", "true", cwd=remote.path)
+        host = server.url.split("://", 1)[1]
+        url = f"http://bot%2B1:{quote(secret, safe='')}@{host}/acme/config.git"
+        result = run_updater("set-image", "--repo", url, "--push", "ghcr.io/acme/api:1.1.0")
+        assert result.returncode == 0, result.stderr
+        assert 'newTag: "1.1.0"' in remote.show(PROD)
+        assert {r.user for r in server.requests if r.authorized} == {"bot+1"}
+        for text in (result.stdout, result.stderr):
+            assert secret not in text and quote(secret, safe="") not in text
+    finally:
+        server.stop()

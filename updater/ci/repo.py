@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from updater.errors import UsageError
+from updater.remote import is_remote_url, redact_userinfo, url_host
 
-# "scheme://" or scp-like "user@host:path" (git's own rule: a colon before any slash).
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[\w.-]+@[\w.-]+:")
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@]+)@")
 # "oauth2:TOKEN@host/x" with its scheme forgotten: still a secret before an @.
 _BARE_USERINFO = re.compile(r"^[^/\s@]+@")
+# A URL as shown: with a scheme, or scp-like "git@host:path" whose user is a plain name
+# (a user part with a colon or other punctuation is a secret, and is hidden).
+_SHOWN_AS_IS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[\w.-]+@[\w.-]+:")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Forge:
 
     @property
     def host(self) -> str:
-        return (urlsplit(self.server_url).hostname or "").lower()
+        return url_host(self.server_url) or ""
 
     @property
     def shorthand(self) -> re.Pattern[str]:
@@ -53,28 +54,11 @@ class Credentials:
         return f"{self.user}:{self.secret}" if self.user else self.secret
 
 
-def is_url(value: str) -> bool:
-    return bool(_URL.match(value))
-
-
-def url_host(url: str) -> str | None:
-    if "://" in url:
-        host = urlsplit(url).hostname
-        return host.lower() if host else None
-    match = re.match(r"^[^@/]+@(?P<host>[^:/]+):", url)
-    return match["host"].lower() if match else None
-
-
-def redact_userinfo(text: str) -> str:
-    """``https://user:secret@host/x`` -> ``https://***@host/x``, anywhere in ``text``."""
-    return _USERINFO.sub(lambda match: f"{match['scheme']}***@", text)
-
-
 def shown(value: str) -> str:
     """A setting as it may be quoted back to the user: no user-info, with or without a
     scheme."""
     value = redact_userinfo(value)
-    return value if is_url(value) else _BARE_USERINFO.sub("***@", value)
+    return value if _SHOWN_AS_IS.match(value) else _BARE_USERINFO.sub("***@", value)
 
 
 def take_credentials(url: str, label: str) -> tuple[str, Credentials | None]:
@@ -109,7 +93,7 @@ def resolve_repo(value: str, forge: Forge, label: str) -> str:
         if not forge.project:
             raise UsageError(f"{label}: empty, and {forge.project_variable} is not set")
         return f"{forge.server_url.rstrip('/')}/{forge.project}.git"
-    if is_url(value):
+    if is_remote_url(value):
         return value
     if forge.shorthand.match(value):
         return f"{forge.server_url.rstrip('/')}/{value.removesuffix('.git')}.git"

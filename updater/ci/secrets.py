@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
-from updater.ci.repo import Credentials, redact_userinfo
+from updater.ci.repo import Credentials
+from updater.remote import redact_userinfo
 
 # Variables that hold a token the command line may send (its --token-env defaults, the
 # wrappers' own) and the repo credentials of the command-line contract.
