@@ -5,12 +5,18 @@ before anything is written, through the CLI on real git repos."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.holds.conftest import git, make_repo, run
+from updater.cli import cli
 from updater.config import load_config
 
 DEPLOY = """\
@@ -199,3 +205,53 @@ def test_add_with_push_finds_at_in_the_clone_and_pushes_one_commit(tmp_path: Pat
         "Hold ghcr.io/acme/api in apps/api/prod: INC-42"
     )
     assert (work / ".image-updater.yaml").read_text() == CONFIG  # the checkout is left alone
+
+
+def test_dry_run_json_is_the_whole_of_stdout(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["hold", "add", "--repo", str(repo), "ghcr.io/acme/api", "--dry-run", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["hold"]["image"] == "ghcr.io/acme/api"
+    assert report["delivery"]["mode"] == "dry-run"
+    assert (repo / ".image-updater.yaml").read_text() == CONFIG
+
+
+def _on_a_terminal(repo: Path, env: dict[str, str]) -> str:
+    """stdout of a dry-run ``hold add`` whose stdout is a terminal (a pty; the diff is
+    smaller than its buffer, so the child never blocks before it is read)."""
+    main, secondary = pty.openpty()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "updater", "hold", "add", "--repo", str(repo),
+             "ghcr.io/acme/api", "--dry-run"],
+            stdout=secondary, stderr=subprocess.PIPE, env=env, timeout=60, check=True,
+        )  # fmt: skip
+        os.close(secondary)
+        secondary = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the pty's other end is closed: all read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode()
+    finally:
+        os.close(main)
+        if secondary != -1:
+            os.close(secondary)
+
+
+def test_dry_run_diff_is_coloured_on_a_terminal_unless_no_color(tmp_path: Path) -> None:
+    """As set-image's and poll's diffs: the one renderer, colour only on a terminal."""
+    repo = _repo(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    coloured = _on_a_terminal(repo, env)
+    assert "\x1b[32m+" in coloured and "holds:" in coloured
+    plain = _on_a_terminal(repo, {**env, "NO_COLOR": "1"})
+    assert "\x1b" not in plain and "+holds:" in plain

@@ -163,9 +163,11 @@ def _delivered(
         make_plan,
     )
     if result.mode == "dry-run":
-        from updater.report import render_diff
+        if not request.as_json:  # the JSON report is all of stdout
+            from updater.output import wants_color
+            from updater.report import render_diff
 
-        click.echo(render_diff(result.plan), nl=False)
+            click.echo(render_diff(result.plan, color=wants_color()), nl=False)
     elif line := result.describe():
         click.echo(line, err=True)
     return result.as_json()
