@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.history.conftest import Repo, git
+from tests.history.conftest import Repo
 from tests.support.gitserver import GitHttpServer
 from tests.support.remotes import TOKEN, run_updater
+from tests.support.repos import git
 
 pytestmark = pytest.mark.git_http
 API = "ghcr.io/acme/api"

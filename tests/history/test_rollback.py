@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.history.conftest import Repo, git, hours_ago, run
-from tests.holds.test_rollback import KINDS
+from tests.history.conftest import Repo, hours_ago
+from tests.support.cli import run
+from tests.support.repos import KINDS, git
 
 API = "ghcr.io/acme/api"
 

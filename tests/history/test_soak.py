@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.history.conftest import Repo, git, hours_ago, run
+from tests.history.conftest import Repo, hours_ago
+from tests.support.cli import run
+from tests.support.repos import git
 
 CONFIG = """\
 environments:

@@ -1,40 +1,11 @@
-"""Git repos built in the tests; every test with an empty docker config."""
+"""The hold and rollback tests: the CLI in-process, every test with an empty docker
+config and no CI actor (their repos come from tests/support/repos.py)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-
-from updater.cli import cli
-
-IDENTITY = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *IDENTITY, *args], cwd=repo, capture_output=True, text=True, check=True
-    )
-    return done.stdout
-
-
-def make_repo(root: Path, files: dict[str, str]) -> Path:
-    """A git repo holding ``files``, committed."""
-    root.mkdir(parents=True, exist_ok=True)
-    git(root, "init", "-q", "-b", "main")
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode())
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "initial")
-    return root
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(autouse=True)

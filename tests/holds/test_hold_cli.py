@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.holds.conftest import git, make_repo, run
+from tests.support.cli import run
+from tests.support.repos import git, make_repo
 from updater.cli import cli
 from updater.config import load_config
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.holds.conftest import make_repo, run
+from tests.support.cli import run
 from tests.support.poll import deployment, registries
 from tests.support.registry import Registry
+from tests.support.repos import make_repo
 
 pytestmark = pytest.mark.registry
 

@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - the table reads best one case a line
 """``updater rollback`` through the CLI on real git repos: every file kind, --to, --hold
 in the same commit, other images never moved, bad input one line with nothing written."""
 
@@ -8,43 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.holds.conftest import git, make_repo, run
+from tests.support.cli import run
+from tests.support.repos import KINDS, git, make_repo
 from updater.config import load_config
 
 API = "ghcr.io/acme/api"
 DIGEST = "sha256:" + "a" * 64
-KINDS = {
-    "kustomize": (
-        "apps/api/overlays/prod/kustomization.yaml",
-        'images:\n  # the API\n  - name: ghcr.io/acme/api\n    newTag: "{v}"   # bumped by CI\n'
-        "  - name: ghcr.io/acme/web\n    newTag: 1.5.0\n",
-    ),
-    "helm": (
-        "apps/api/values.yaml",
-        "image:\n  registry: ghcr.io\n  repository: acme/api\n  tag: {v}   # the app\n"
-        "web:\n  image: ghcr.io/acme/web:1.5.0\n",
-    ),
-    "manifest": (
-        "apps/api/deployment.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n"
-        "    spec:\n      containers:\n        - name: api\n          image: ghcr.io/acme/api:{v}\n"
-        "        - name: web\n          image: ghcr.io/acme/web:1.5.0\n",
-    ),
-    "argocd": (
-        "apps/api/.argocd-source-api.yaml",
-        "kustomize:\n  images:\n    - api=ghcr.io/acme/api:{v}\n    - ghcr.io/acme/web:1.5.0\n",
-    ),
-    "compose": (
-        "docker-compose.yaml",
-        "services:\n  api:\n    image: ghcr.io/acme/api:{v}\n  web:\n    image: ghcr.io/acme/web:1.5.0\n",
-    ),
-    "marker": (
-        "apps/api/app.yaml",
-        'image: ghcr.io/acme/api:{v} # {{"$imagepolicy": "flux-system:api"}}\n'
-        'env:\n  VERSION: {v} # {{"$imagepolicy": "flux-system:api:tag"}}\n'
-        "other: ghcr.io/acme/web:1.5.0\n",
-    ),
-}
 CONFIG = "images:\n  - name: ghcr.io/acme/api\n    policy: semver\n"
 
 

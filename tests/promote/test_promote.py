@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from tests.support.fakeforge import FakeForgeServer
 from tests.support.remotes import TOKEN, Remote, git
+from tests.support.repos import make_repo as repo_of
 from updater.cli import cli
 
 pytestmark = pytest.mark.usefixtures("git_sandbox")  # a clean git identity, no machine tokens
@@ -56,15 +57,7 @@ FILES = {
 
 
 def make_repo(root: Path, files: dict[str, str], config: str = ENVIRONMENTS) -> Path:
-    root.mkdir(parents=True)
-    git("init", "-q", "-b", "main", cwd=root)
-    for name, text in {**files, ".image-updater.yaml": config}.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    git("add", "-A", cwd=root)
-    git("commit", "-qm", "seed", cwd=root)
-    return root
+    return repo_of(root, {**files, ".image-updater.yaml": config}, "seed")
 
 
 def promote(repo: Path, *args: str, env: dict[str, str] | None = None) -> Result:

@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.poll import deployment, registries
 from tests.support.registry import Registry
+from tests.support.repos import git, make_repo
 from updater.trailers import BotTrailers, ImageChange, parse_trailers
 
 pytestmark = pytest.mark.usefixtures("isolated_credentials")  # no docker config of the machine's
@@ -30,25 +31,6 @@ ENVIRONMENTS = (
     "environments:\n  - name: dev\n    paths: [dev]\n"
     "  - name: prod\n    paths: [prod]\n    from: dev\n"
 )
-
-
-def git(repo: Path, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", *args],
-        cwd=repo, input=stdin, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return done.stdout
-
-
-def make_repo(root: Path, files: Mapping[str, str]) -> Path:
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "seed")
-    return root
 
 
 def updater(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
