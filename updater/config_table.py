@@ -195,12 +195,13 @@ class Checker:
             )
         out = []
         for index, item in enumerate(value):
-            if not isinstance(item, str) or not item:
-                raise self.fail(
-                    self.item_line(value, index),
-                    f"{path}[{index}]",
-                    f"expected a string, got {kind_of(item)}",
+            if not isinstance(item, str) or not item.strip():
+                problem = (
+                    "must not be empty"
+                    if isinstance(item, str)
+                    else (f"expected a string, got {kind_of(item)}")
                 )
+                raise self.fail(self.item_line(value, index), f"{path}[{index}]", problem)
             out.append(item)
         return tuple(out)
 
