@@ -7,7 +7,14 @@ import re
 from typing import Any
 
 from updater.edit.model import Plan, Record, Reference, Skipped
-from updater.trailers import SET_IMAGE, BotTrailers, ImageChange, Trigger, format_trailers
+from updater.trailers import (
+    SET_IMAGE,
+    BotTrailers,
+    ImageChange,
+    ImageRename,
+    Trigger,
+    format_trailers,
+)
 
 
 def render_diff(plan: Plan, *, color: bool = False) -> str:
@@ -123,16 +130,40 @@ def image_changes(plan: Plan) -> tuple[ImageChange, ...]:
         parsed = split_reference(ref)
         return "@".join(part for part in (parsed.tag, parsed.digest) if part)
 
-    changes: dict[tuple[str, ...], ImageChange] = {}
+    return tuple(
+        ImageChange(r.repository, version(r.old_ref), version(r.new_ref), r.file, r.line)
+        for r in _site_records(plan)
+    )
+
+
+def image_renames(plan: Plan) -> tuple[ImageRename, ...]:
+    """One :class:`ImageRename` per changed reference that deploys another repository
+    after the change (with or without a new version), at the line of its first changed
+    value, as on its ``Image-Updated`` line."""
+    from updater.reference import InvalidReference, normalise_name, split_reference
+
+    def repository(ref: str) -> str:
+        try:
+            return normalise_name(split_reference(ref).name) if ref else ""
+        except InvalidReference:
+            return ""
+
+    renames = []
+    for r in _site_records(plan):
+        old, new = repository(r.old_ref), repository(r.new_ref)
+        if old and new and old != new:
+            renames.append(ImageRename(r.repository, old, new, r.file, r.line))
+    return tuple(renames)
+
+
+def _site_records(plan: Plan) -> list[Record]:
+    """The first record of each changed reference (site)."""
+    first: dict[tuple[str, ...], Record] = {}
     for r in plan.records:
         whole = r.old == r.old_ref or r.new == r.new_ref
         site = r.yaml_path if whole else r.yaml_path.rpartition(".")[0]
-        key = (r.file, site, r.repository, r.old_ref, r.new_ref)
-        if key not in changes:
-            changes[key] = ImageChange(
-                r.repository, version(r.old_ref), version(r.new_ref), r.file, r.line
-            )
-    return tuple(changes.values())
+        first.setdefault((r.file, site, r.repository, r.old_ref, r.new_ref), r)
+    return list(first.values())
 
 
 def commit_message(
@@ -163,7 +194,9 @@ def commit_message(
     if skip_ci and SKIP_CI_MARKER not in text:
         subject = f"{subject} {SKIP_CI_MARKER}"
     body = f"{subject}{sep}{rest}".rstrip()
-    trailers = format_trailers(BotTrailers(image_changes(plan), str(trigger), run))
+    trailers = format_trailers(
+        BotTrailers(image_changes(plan), str(trigger), run, image_renames(plan))
+    )
     return f"{body}\n\n{trailers}\n"
 
 

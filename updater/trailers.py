@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 IMAGE_UPDATED = "Image-Updated"
+IMAGE_RENAMED = "Image-Renamed"
 TRIGGER = "Image-Updater-Trigger"
 RUN = "Image-Updater-Run"
-KEYS = (IMAGE_UPDATED, TRIGGER, RUN)
+KEYS = (IMAGE_UPDATED, IMAGE_RENAMED, TRIGGER, RUN)
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,25 @@ class ImageChange:
 
 
 @dataclass(frozen=True)
+class ImageRename:
+    """A changed reference that deploys another repository now: ``repository`` as on
+    its ``Image-Updated`` line, the normalised repositories it deployed (``old``) and
+    deploys (``new``), and the line of its first changed value. ``Image-Updated`` cannot
+    say this: its OLD and NEW are versions, and a rename may keep the version."""
+
+    repository: str
+    old: str
+    new: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
 class BotTrailers:
     changes: tuple[ImageChange, ...]
     trigger: str  # a formatted :class:`Trigger`, e.g. 'poll policy=semver range=">=1.4 <2"'
     run: str  # what ran the bot: a CI pipeline or job URL, or a uuid ("" for none)
+    renames: tuple[ImageRename, ...] = ()  # the changed references that changed repository
 
 
 @dataclass(frozen=True)
@@ -120,7 +136,7 @@ def _clean(text: str, what: str) -> str:
 # --------------------------------------------------------------------------- writing
 
 
-def format_change(change: ImageChange) -> str:
+def format_change(change: ImageChange | ImageRename) -> str:
     if change.line < 0:
         raise ValueError(f"line {change.line}: must be 0 or more")
     where = f"{quote(change.file)}:{change.line}"
@@ -128,9 +144,11 @@ def format_change(change: ImageChange) -> str:
 
 
 def format_trailers(trailers: BotTrailers) -> str:
-    """The trailer lines (no trailing newline): one ``Image-Updated`` per change, then
-    the trigger, then the run when there is one."""
+    """The trailer lines (no trailing newline): one ``Image-Updated`` per change, one
+    ``Image-Renamed`` per renamed reference, then the trigger, then the run when there
+    is one."""
     lines = [f"{IMAGE_UPDATED}: {format_change(c)}" for c in trailers.changes]
+    lines += [f"{IMAGE_RENAMED}: {format_change(r)}" for r in trailers.renames]
     lines.append(f"{TRIGGER}: {_clean(trailers.trigger, 'trigger')}")
     if trailers.run:
         lines.append(f"{RUN}: {_clean(trailers.run, 'run')}")
@@ -166,14 +184,28 @@ _TRAILER = re.compile(r"([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)")
 
 def parse_change(value: str) -> ImageChange | None:
     """The change an ``Image-Updated`` value names, or None when it is not one."""
+    parts = _parts(value)
+    return None if parts is None else ImageChange(*parts)
+
+
+def parse_rename(value: str) -> ImageRename | None:
+    """The rename an ``Image-Renamed`` value names (a change's grammar, repositories in
+    place of versions), or None when it is not one."""
+    parts = _parts(value)
+    return None if parts is None else ImageRename(*parts)
+
+
+def _parts(value: str) -> tuple[str, str, str, str, int] | None:
     match = _CHANGE.fullmatch(value.strip())
     if match is None:
         return None
     try:
-        parts = [unquote(match[k]) for k in ("repository", "old", "new", "file")]
+        repository, old, new, file = (
+            unquote(match[k]) for k in ("repository", "old", "new", "file")
+        )
     except ValueError:
         return None
-    return ImageChange(parts[0], parts[1], parts[2], parts[3], int(match["line"]))
+    return repository, old, new, file, int(match["line"])
 
 
 def last_paragraph(message: str) -> list[str]:
@@ -193,6 +225,7 @@ def parse_trailers(message: str) -> BotTrailers | None:
     paragraph only, as git does; None when that has no ``Image-Updated`` trailer.
     Lines that are not the bot's (``Signed-off-by:``...) or do not parse are skipped."""
     changes: list[ImageChange] = []
+    renames: list[ImageRename] = []
     trigger: str | None = None
     run: str | None = None
     for line in last_paragraph(message):
@@ -204,13 +237,17 @@ def parse_trailers(message: str) -> BotTrailers | None:
             change = parse_change(value)
             if change is not None:
                 changes.append(change)
+        elif key == IMAGE_RENAMED.lower():
+            rename = parse_rename(value)
+            if rename is not None:
+                renames.append(rename)
         elif key == TRIGGER.lower() and trigger is None:
             trigger = value
         elif key == RUN.lower() and run is None:
             run = value
     if not changes:
         return None
-    return BotTrailers(tuple(changes), trigger or "", run or "")
+    return BotTrailers(tuple(changes), trigger or "", run or "", tuple(renames))
 
 
 def parse_trigger(text: str) -> Trigger | None:

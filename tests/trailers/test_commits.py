@@ -5,6 +5,7 @@ that carries a trailer of its own; the run's id from the CI's environment."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 from tests.support.poll import deployment, registries
 from tests.support.registry import Registry
 from tests.support.repos import git, make_repo
-from updater.trailers import BotTrailers, ImageChange, parse_trailers
+from updater.trailers import BotTrailers, ImageChange, ImageRename, parse_trailers
 
 pytestmark = pytest.mark.usefixtures("isolated_credentials")  # no docker config of the machine's
 
@@ -87,6 +88,42 @@ def test_set_image_commit(tmp_path: Path) -> None:
     )  # fmt: skip
     # the human part is as it was: subject, then one line per changed value
     assert message(repo).startswith("Update ghcr.io/acme/api 1.4.2 -> 1.5.0@sha256:ccc")
+
+
+def test_a_rename_that_keeps_the_version_is_recorded(tmp_path: Path) -> None:
+    # Image-Updated says the version (kept: 1.4.2 -> 1.4.2); Image-Renamed what the
+    # reference deploys now, which Image-Updated's OLD -> NEW (versions) cannot say.
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "prod/kustomization.yaml": KUSTOMIZATION.format(v="1.4.2"),
+            "web.yaml": "image: ghcr.io/acme/api:1.4.2\n",
+        },
+    )
+    updater("set-image", "--repo", str(repo), "--commit", "ghcr.io/acme/api=mirror.io/acme/api:*")
+    assert trailers(repo) == [
+        "Image-Updated: ghcr.io/acme/api 1.4.2 -> 1.4.2 (web.yaml:1)",
+        "Image-Updated: ghcr.io/acme/api 1.4.2 -> 1.4.2 (prod/kustomization.yaml:4)",
+        "Image-Renamed: ghcr.io/acme/api ghcr.io/acme/api -> mirror.io/acme/api (web.yaml:1)",
+        "Image-Renamed: ghcr.io/acme/api ghcr.io/acme/api -> mirror.io/acme/api "
+        "(prod/kustomization.yaml:4)",
+        "Image-Updater-Trigger: set-image",
+        "Image-Updater-Run: run-7",
+    ]
+    parsed = parse_trailers(message(repo))
+    assert parsed is not None
+    assert parsed.renames == (
+        ImageRename("ghcr.io/acme/api", "ghcr.io/acme/api", "mirror.io/acme/api", "web.yaml", 1),
+        ImageRename("ghcr.io/acme/api", "ghcr.io/acme/api", "mirror.io/acme/api",
+                    "prod/kustomization.yaml", 4),
+    )  # fmt: skip
+    # history reads the new repository's reference as the bot's too, not a manual edit
+    done = updater("history", "--repo", str(repo), "--json", "mirror.io/acme/api")
+    entries = json.loads(done.stdout)["changes"]
+    assert sorted((e["file"], e["new"], e["by"]) for e in entries) == [
+        ("prod/kustomization.yaml", "1.4.2", "bot"),
+        ("web.yaml", "1.4.2", "bot"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from updater.trailers import (
     BotTrailers,
     ImageChange,
+    ImageRename,
     Trigger,
     format_trailers,
     parse_trailers,
@@ -76,6 +77,23 @@ def test_hostile_values_round_trip_through_git(value: str, tmp_path: Path) -> No
     assert git_trailers(message, tmp_path) == lines  # git sees the same four trailers
     assert parse_trigger(t.trigger) == Trigger("rollback", (("to", value),))
     assert unquote(t.run) == value
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_rename_round_trips_through_git(value: str, tmp_path: Path) -> None:
+    t = BotTrailers(
+        (ImageChange("ghcr.io/acme/api", "1.0", "1.0", value, 7),),
+        "set-image",
+        "",
+        (ImageRename("ghcr.io/acme/api", "ghcr.io/acme/api", value, value, 7),),
+    )
+    message = f"Update\n\n{format_trailers(t)}\n"
+    assert parse_trailers(message) == t
+    lines = format_trailers(t).split("\n")
+    assert [line.partition(":")[0] for line in lines] == [
+        "Image-Updated", "Image-Renamed", "Image-Updater-Trigger",
+    ]  # fmt: skip
+    assert git_trailers(message, tmp_path) == lines
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from updater.trailers import ImageChange, parse_trailers, parse_trigger
+from updater.trailers import ImageChange, ImageRename, parse_trailers, parse_trigger
 
 # ``git revert`` writes this line; a revert undoes a change, whoever made it.
 _REVERT = re.compile(r"^This reverts commit [0-9a-f]{7,64}\b", re.MULTILINE)
@@ -24,10 +24,14 @@ class Attribution:
     trigger: str | None = None
     run: str | None = None
     rollback: bool = False
+    renames: tuple[ImageRename, ...] = ()  # the references the trailers say it renamed
 
     def by_bot(self, file: str, names: frozenset[str]) -> bool:
-        """Whether the trailers name a change of one of ``names`` in ``file``."""
-        return any(c.file == file and c.repository in names for c in self.changes)
+        """Whether the trailers name a change of one of ``names`` in ``file``: by the
+        repository changed, or by the repository a rename made it deploy."""
+        return any(c.file == file and c.repository in names for c in self.changes) or any(
+            r.file == file and r.new in names for r in self.renames
+        )
 
 
 def attribute(message: str) -> Attribution:
@@ -41,4 +45,5 @@ def attribute(message: str) -> Attribution:
         trigger=trailers.trigger or None,
         run=trailers.run or None,
         rollback=reverted or (command is not None and command.command == "rollback"),
+        renames=trailers.renames,
     )
