@@ -1,5 +1,5 @@
 """``serve``: config -> queue + worker thread + HTTP server, in the foreground, until
-SIGTERM/SIGINT.
+SIGTERM/SIGINT; SIGHUP reads the config again (``updater.serve.reload``).
 
 The HTTP stack (Starlette on uvicorn) and prometheus-client are the ``serve`` extra,
 imported only here. On a signal the server stops taking requests, finishes the ones
@@ -15,20 +15,21 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from updater.commands.poll import PollRequest, read_config
-from updater.config import confirmed_delivery
+from updater.config import DEFAULT_NAME, confirmed_delivery
 from updater.deliver import DeliveryOptions, Mode, as_mode
 from updater.errors import UpdaterError, UsageError
 from updater.webhooks import WebhookSettings
 
 if TYPE_CHECKING:
     from updater.serve.app import Readiness
+    from updater.serve.reload import Loaded
 
 _LISTEN_RE = re.compile(
     r"^(?:\[(?P<v6>[0-9a-fA-F:]+)\]|(?P<host>[A-Za-z0-9.-]*)):(?P<port>\d{1,5})$"
@@ -63,23 +64,59 @@ def default_state_dir() -> Path:
     return Path(base) / "gitops-updater" / "serve"
 
 
-def run(request: ServeRequest) -> int:
-    host, port = parse_listen(request.listen)
+def config_shown(request: ServeRequest) -> str:
+    """The config file as messages name it (as ``read_config`` names it)."""
+    if request.config is not None:
+        return request.config
+    return str(Path(request.repo) / DEFAULT_NAME)
+
+
+def settle(request: ServeRequest) -> Loaded:
+    """Read and check everything the config decides, needing nothing of the serve
+    extra: at start (before the web stack is imported), and again on SIGHUP."""
+    from updater.serve.reload import Loaded
+    from updater.serve.sources import HookSettings, SourceSecrets
+    from updater.serve.worker import WorkerSettings
+
     config = read_config(PollRequest(repo=request.repo, config=request.config, mode=None))
     hooks = config.webhooks or WebhookSettings()
     default, per_source = hooks.secrets()
     mode = as_mode(request.mode or config.mode or "dry-run")
-    # Checked here: a bad option stops the start, not a delivery.
+    # Checked here: a bad option stops the start (or the reload), not a delivery.
     options = DeliveryOptions.from_mapping(
         {**confirmed_delivery(config, request.delivery), **request.delivery}
     )
-    state_dir = Path(request.state_dir) if request.state_dir else default_state_dir()
     debounce = hooks.debounce.total_seconds() if request.debounce is None else request.debounce
+    return Loaded(
+        config=config,
+        worker=WorkerSettings(
+            repo=request.repo,
+            mode=mode,
+            options=options,
+            debounce=debounce,
+            retries=hooks.retries,
+            backoff=hooks.retry_backoff.total_seconds(),
+            timeout=request.timeout,
+            host_aliases=dict(hooks.host_aliases),
+        ),
+        hooks=HookSettings(
+            secrets=SourceSecrets(default=default, per_source=per_source),
+            max_body=hooks.max_body,
+            body_seconds=hooks.body_timeout.total_seconds(),
+        ),
+        dedupe_window=hooks.dedupe_window.total_seconds(),
+    )
+
+
+def run(request: ServeRequest) -> int:
+    host, port = parse_listen(request.listen)
+    loaded = settle(request)
+    state_dir = Path(request.state_dir) if request.state_dir else default_state_dir()
 
     try:
         import uvicorn
 
-        from updater.serve.app import HookSettings, Readiness, build_app
+        from updater.serve.app import Readiness, build_app
         from updater.serve.metrics import Metrics
     except ModuleNotFoundError as error:
         raise UsageError(
@@ -90,49 +127,34 @@ def run(request: ServeRequest) -> int:
     from updater.registry import RegistryClient
     from updater.serve.log import Log
     from updater.serve.queue import FAILED, Store
-    from updater.serve.sources import SourceSecrets
-    from updater.serve.worker import Worker, WorkerSettings
+    from updater.serve.reload import Live, Reloader
+    from updater.serve.worker import Worker
 
-    secrets = SourceSecrets(default=default, per_source=per_source)
+    config, mode, options = loaded.config, loaded.worker.mode, loaded.worker.options
     try:
-        store = Store(state_dir, dedupe_window=hooks.dedupe_window.total_seconds())
+        store = Store(state_dir, dedupe_window=loaded.dedupe_window)
     except Exception as error:  # OSError, sqlite3.Error
         raise UsageError(f"--state-dir {state_dir}: cannot open the queue ({error})") from None
     log = Log()
     metrics = Metrics(depth=store.depth, failed=lambda: store.counts()[FAILED])
     client = RegistryClient(config.registries)
-    worker = Worker(
-        store,
-        config,
-        WorkerSettings(
-            repo=request.repo,
-            mode=mode,
-            options=options,
-            debounce=debounce,
-            retries=hooks.retries,
-            backoff=hooks.retry_backoff.total_seconds(),
-            timeout=request.timeout,
-            host_aliases=dict(hooks.host_aliases),
-        ),
-        client,
-        metrics,
-        log,
+    worker = Worker(store, config, loaded.worker, client, metrics, log)
+    live = Live(loaded.hooks)
+    reloader = Reloader(
+        lambda: settle(request), config_shown(request), worker, store, live, metrics, log
     )
     readiness = Readiness()
     worker_thread = threading.Thread(target=worker.run, name="worker", daemon=True)
     app = build_app(
         store,
-        HookSettings(
-            secrets=secrets,
-            max_body=hooks.max_body,
-            body_seconds=hooks.body_timeout.total_seconds(),
-        ),
+        lambda: live.hooks,
         metrics,
         log,
         readiness,
         worker_thread.is_alive,
     )
     server = _Server(
+        reloader.request,
         uvicorn.Config(
             app,
             host=host,
@@ -143,7 +165,7 @@ def run(request: ServeRequest) -> int:
             timeout_graceful_shutdown=30,
             # bounded: beyond this many connections at once, uvicorn answers 503
             limit_concurrency=1024,
-        )
+        ),
     )
     checker = threading.Thread(
         target=_check_ready, args=(readiness, request.repo, mode, options, log), daemon=True
@@ -154,19 +176,23 @@ def run(request: ServeRequest) -> int:
         listen=f"{host}:{port}",
         mode=mode,
         state_dir=str(state_dir),
-        debounce=debounce,
+        debounce=loaded.worker.debounce,
         images=[image.name for image in config.images],
         pending=counts["queued"] + counts["waiting"],
     )
     worker_thread.start()
     checker.start()
+    reloader.start()
     try:
         server.run()
     finally:
+        reloader.halt()
         worker.halt()
         worker_thread.join()
         store.close()
-        client.close()
+        close = getattr(worker.client, "close", None)  # the one in force (a reload swaps it)
+        if close is not None:
+            close()
         log("stop", signal=server.signal_name)
     if server.failed_to_start:
         raise UsageError(f"--listen {request.listen}: cannot listen there")
@@ -191,9 +217,9 @@ def _check_ready(
 class _Server:
     """uvicorn's server, stopping on SIGTERM/SIGINT without re-raising the signal
     afterwards (uvicorn's own handling ends the process with the signal; a server
-    asked to stop that stops cleanly exits 0)."""
+    asked to stop that stops cleanly exits 0), and asking for a reload on SIGHUP."""
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, on_hangup: Callable[[], None], config: Any) -> None:
         import uvicorn
 
         owner = self
@@ -208,6 +234,9 @@ class _Server:
                     sig: signal.signal(sig, owner.on_signal)
                     for sig in (signal.SIGTERM, signal.SIGINT)
                 }
+                hangup = getattr(signal, "SIGHUP", None)  # none on Windows
+                if hangup is not None:
+                    handlers[hangup] = signal.signal(hangup, lambda *_: on_hangup())
                 try:
                     yield
                 finally:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from updater.serve.log import Log
 from updater.serve.metrics import CONTENT_TYPE, Metrics
 from updater.serve.queue import Store
-from updater.serve.sources import Incoming, Rejected, SourceSecrets, read_events
+from updater.serve.sources import HookSettings, Incoming, Rejected, read_events
 from updater.webhooks import SOURCE_NAMES
 
 REJECTION_LABELS = {
@@ -40,22 +40,15 @@ class Readiness:
     problem: str | None = None
 
 
-@dataclass(frozen=True)
-class HookSettings:
-    secrets: SourceSecrets
-    max_body: int
-    body_seconds: float = 30.0  # a body trickled slower than this is dropped (408)
-
-
 def build_app(
     store: Store,
-    hooks: HookSettings,
+    settings: Callable[[], HookSettings],  # the ones in force (a reload swaps them)
     metrics: Metrics,
     log: Log,
     readiness: Readiness,
     worker_alive: Callable[[], bool],
 ) -> Starlette:
-    async def read_body(request: Request) -> bytes | None:
+    async def read_body(request: Request, hooks: HookSettings) -> bytes | None:
         """The body, or None once it passes ``max-body`` (read no further)."""
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > hooks.max_body:
@@ -81,8 +74,9 @@ def build_app(
         metrics.received.labels(label).inc()
         if source not in SOURCE_NAMES:
             return refuse(source, 404, f"no such source {source!r}", request)
+        hooks = settings()  # once: one request is judged by one config
         try:
-            body = await asyncio.wait_for(read_body(request), hooks.body_seconds)
+            body = await asyncio.wait_for(read_body(request, hooks), hooks.body_seconds)
         except asyncio.TimeoutError:
             within = f"{hooks.body_seconds:g} s"
             return refuse(source, 408, f"body not received within {within}", request)

@@ -64,6 +64,21 @@ class Metrics:
             registry=r,
         )  # fmt: skip
         failed_now.set_function(failed)
+        self.reloads = Counter(
+            "updater_config_reloads",
+            "Config reloads asked by SIGHUP, by result (applied, failed).",
+            ["result"],
+            registry=r,
+        )
+        for result in ("applied", "failed"):
+            self.reloads.labels(result)  # both series from the start, at 0
+        self.reload_ok = Gauge(
+            "updater_config_last_reload_successful",
+            "1 while the config in force is the file's latest (the start or the last"
+            " reload took it), 0 after a reload refused the file.",
+            registry=r,
+        )
+        self.reload_ok.set(1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -79,6 +79,15 @@ class SourceSecrets:
         return self.per_source.get(source) or self.default or None
 
 
+@dataclass(frozen=True)
+class HookSettings:
+    """What the HTTP side applies to a request, from the webhooks: section."""
+
+    secrets: SourceSecrets
+    max_body: int
+    body_seconds: float = 30.0  # a body trickled slower than this is dropped (408)
+
+
 def read_events(incoming: Incoming, secrets: SourceSecrets, *, max_body: int) -> list[PushEvent]:
     """The push events one request carries; raises :class:`Rejected`."""
     spec = SOURCES.get(incoming.source)

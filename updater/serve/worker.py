@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from updater import deadline
 from updater.commands.poll import (
@@ -31,9 +32,11 @@ from updater.errors import UpdaterError
 from updater.holds import HELD, Hold
 from updater.report import render_diff
 from updater.serve.log import Log
-from updater.serve.metrics import Metrics
 from updater.serve.queue import DELIVERED, FAILED, IGNORED, QUEUED, WAITING, Store, Stored
 from updater.serve.triage import SUPERSEDED, Candidate, EventFacts, triage
+
+if TYPE_CHECKING:
+    from updater.serve.metrics import Metrics  # the serve extra; the settings need none
 
 MAX_PAUSE = 300.0
 UP_TO_DATE = ": already up to date"
@@ -80,10 +83,13 @@ class Worker:
         self.busy = threading.Event()  # set while a batch is being handled
         self._pruned = 0.0
         self._pending: list[Stored] = []
+        self._between: list[Callable[[], None]] = []  # to run between two batches
+        self._between_lock = threading.Lock()
 
     def run(self) -> None:
         """Handle batches until ``stop`` is set; a batch under way is finished first."""
         while not self.stop.is_set():
+            self._run_between()
             with self.store.arrived:
                 seen = self.store.generation
             now = self.clock()
@@ -91,7 +97,11 @@ class Worker:
             if ready is None or ready > now:
                 wait = 1.0 if ready is None else min(1.0, max(0.001, ready - now))
                 with self.store.arrived:
-                    if self.store.generation == seen and not self.stop.is_set():
+                    if (
+                        self.store.generation == seen
+                        and not self.stop.is_set()
+                        and not self._between
+                    ):
                         self.store.arrived.wait(wait)
                 continue
             batch = self.store.take(now)
@@ -102,7 +112,22 @@ class Worker:
                 finally:
                     self.busy.clear()
             self._prune(now)
+        self._run_between()
         self._flush()
+
+    def between(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on this thread before the next batch (a reloaded config is
+        swapped in this way, never while a batch is being delivered)."""
+        with self._between_lock:
+            self._between.append(action)
+        with self.store.arrived:
+            self.store.arrived.notify_all()
+
+    def _run_between(self) -> None:
+        with self._between_lock:
+            actions, self._between = self._between, []
+        for action in actions:
+            action()
 
     def _flush(self) -> None:
         """On the way out, deliver what only waits for its debounce window: a replica
