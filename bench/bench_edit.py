@@ -22,15 +22,15 @@ import json
 import os
 import pstats
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import _report
 import gen_repo
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -113,41 +113,36 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_once(case: Case) -> tuple[float, str]:
-    start = time.perf_counter()
+def run_once(case: Case) -> str:
     result = subprocess.run(
         case.argv, cwd=PROJECT, env=child_env(), capture_output=True, text=True, check=False
     )
-    elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(
             f"bench_edit: {case.label} exited {result.returncode}:\n{result.stderr.strip()}"
         )
-    return elapsed, result.stdout
+    return result.stdout
 
 
 def measure(all_cases: list[Case], runs: int) -> tuple[dict[str, list[float]], dict[str, str]]:
-    times: dict[str, list[float]] = {case.key: [] for case in all_cases}
     outputs: dict[str, str] = {}
-    for round_ in range(runs + 1):  # round 0 is the warm-up
-        for case in all_cases:
-            elapsed, out = run_once(case)
-            if round_:
-                times[case.key].append(elapsed)
-            outputs[case.key] = out
-    return times, outputs
+
+    def run(case: Case) -> Callable[[], None]:
+        return lambda: outputs.__setitem__(case.key, run_once(case))
+
+    return _report.interleaved({case.key: run(case) for case in all_cases}, runs), outputs
 
 
 def figures(all_cases: list[Case], times: dict[str, list[float]]) -> list[Figure]:
-    base = statistics.median(times["baseline"])
+    medians = _report.medians(times)
     return [
         Figure(
             case.key,
             case.label,
-            statistics.median(times[case.key]),
+            medians[case.key],
             min(times[case.key]),
             max(times[case.key]),
-            statistics.median(times[case.key]) / base,
+            medians[case.key] / medians["baseline"],
             case.target,
         )
         for case in all_cases

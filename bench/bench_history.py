@@ -30,14 +30,13 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _report
 import bench_push
 import gen_repo
 
@@ -102,12 +101,6 @@ def run_git(clone: Path, *args: str) -> None:
         raise SystemExit(f"bench_history: git {args[0]} failed: {done.stderr.decode()}")
 
 
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
 def check(clone: Path, files: list[str], report: dict[str, object]) -> int:
     """Every commit git says touched the files is in the answer (a fast wrong answer
     cannot pass); returns the number of changes."""
@@ -154,16 +147,11 @@ def main() -> int:
         scratch = Path(tempfile.mkdtemp(prefix="bench-history-", dir=args.work))
         cases["updater-url"] = lambda: run_updater_url(url, app_dir, app.repository)
         cases["clone-walk"] = lambda: run_clone_walk(url, files, scratch)
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for round_number in range(args.runs + 1):  # round 0 warms caches and is not counted
-        for name, case in cases.items():
-            elapsed = timed(case)
-            if round_number:
-                times[name].append(elapsed)
+    times = _report.interleaved(cases, args.runs)
 
     if args.url:
         shutil.rmtree(scratch, ignore_errors=True)
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    medians = _report.medians(times)
     ratio = medians["updater"] / medians["follow"]
     ratio_walk = medians["updater"] / medians["one-walk"]
     report = {
@@ -173,8 +161,7 @@ def main() -> int:
         "changes": changes,
         "runs": args.runs,
         "load": os.getloadavg()[0],
-        "median_seconds": {k: round(v, 4) for k, v in medians.items()},
-        "all_seconds": {k: [round(x, 4) for x in v] for k, v in times.items()},
+        **_report.seconds(times),
         "ratio_updater_to_follow": round(ratio, 2),
         "ratio_updater_to_one_walk": round(ratio_walk, 2),
         "ratio_url_to_clone_walk": (
@@ -191,12 +178,12 @@ def main() -> int:
             f" load {report['load']:.2f}"
         )
         print(f"history of {app.repository}: {len(files)} files, {changes} changes")
-        for name, value in medians.items():
-            print(f"  {name:<9} median {value:6.3f} s  over {args.runs} runs")
-        print(f"  updater / follow   = {ratio:.2f}x (target <= {TARGET_RATIO}x)")
-        print(f"  updater / one-walk = {ratio_walk:.2f}x")
+        print("\n".join(_report.median_lines(medians, args.runs, 9)))
+        print(f"  updater / follow   = {_report.ratio(ratio, TARGET_RATIO)}")
+        print(f"  updater / one-walk = {_report.ratio(ratio_walk)}")
         if args.url:
-            print(f"  updater-url / clone-walk = {report['ratio_url_to_clone_walk']:.2f}x")
+            url_ratio = medians["updater-url"] / medians["clone-walk"]
+            print(f"  updater-url / clone-walk = {_report.ratio(url_ratio)}")
     return 1 if args.check and not report["ok"] else 0
 
 

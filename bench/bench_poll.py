@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import _report
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,12 +62,6 @@ def config_repo(base: Path, registry: Registry, names: list[str]) -> Path:
     return repo
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - start
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=30)
@@ -93,8 +88,12 @@ def main() -> int:
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             poll = [sys.executable, "-m", "updater", "poll", "--repo", str(repo), "--dry-run"]
 
-            def skopeo_loop() -> float:
-                start = time.perf_counter()
+            def run_poll() -> None:
+                subprocess.run(
+                    poll, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                )
+
+            def skopeo_loop() -> None:
                 for name in names:
                     subprocess.run(
                         [
@@ -106,26 +105,20 @@ def main() -> int:
                         check=True,
                         stdout=subprocess.DEVNULL,
                     )
-                return time.perf_counter() - start
 
-            timed(poll, env)  # warm caches (bytecode, page cache) for both sides alike
-            skopeo_loop()
-            polls, loops = [], []
-            for _ in range(args.runs):  # interleaved, so drift hits both alike
-                polls.append(timed(poll, env))
-                loops.append(skopeo_loop())
+            # warms caches (bytecode, page cache) for both sides alike, then interleaved
+            times = _report.interleaved({"poll": run_poll, "skopeo": skopeo_loop}, args.runs)
         finally:
             registry.stop()
-    poll_median, loop_median = statistics.median(polls), statistics.median(loops)
+    polls, loops = times["poll"], times["skopeo"]
+    medians = _report.medians(times)
+    poll_median, loop_median = medians["poll"], medians["skopeo"]
     ratio = poll_median / loop_median
-    print(f"poll --dry-run ({args.repos} images):   median {poll_median:.3f}s  runs {_fmt(polls)}")
-    print(f"skopeo list-tags x {args.repos} in turn: median {loop_median:.3f}s  runs {_fmt(loops)}")
-    print(f"ratio {ratio:.2f}x (target <= {TARGET}x)")
+    runs = _report.samples
+    print(f"poll --dry-run ({args.repos} images):   median {poll_median:.3f}s  runs {runs(polls)}")
+    print(f"skopeo list-tags x {args.repos} in turn: median {loop_median:.3f}s  runs {runs(loops)}")
+    print(f"ratio {_report.ratio(ratio, TARGET)}")
     return 1 if args.check and ratio > TARGET else 0
-
-
-def _fmt(values: list[float]) -> str:
-    return " ".join(f"{v:.3f}" for v in values)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _report
 import gen_repo
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -127,12 +127,6 @@ def run_full_clone(url: str, overlay: str, old: str, tag: str, scratch: Path) ->
     shutil.rmtree(dest)
 
 
-def timed(action: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -170,7 +164,7 @@ def main() -> int:
             git("update-ref", "refs/heads/main", tip, cwd=remote)
             with tempfile.TemporaryDirectory(prefix="bench-push-") as scratch:
                 tag = f"{old}-bench.{round_number}"
-                elapsed = timed(lambda c=case, s=Path(scratch), t=tag: c(s, t))  # type: ignore[misc]
+                elapsed = _report.timed(lambda c=case, s=Path(scratch), t=tag: c(s, t))  # type: ignore[misc]
             pushed = git("rev-parse", "refs/heads/main", cwd=remote)
             if pushed == tip or git("rev-parse", f"{pushed}^", cwd=remote) != tip:
                 raise SystemExit(f"bench_push: {name} did not push one commit on the tip")
@@ -178,14 +172,13 @@ def main() -> int:
                 times[name].append(elapsed)
     git("update-ref", "refs/heads/main", tip, cwd=remote)
 
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    medians = _report.medians(times)
     ratio = medians["updater"] / medians["plain-git"]
     report = {
         "repo": {"apps": args.apps, "files": args.apps * 7 + 1, "commits": args.commits},
         "overlay": str(Path(overlay).parent),
         "runs": args.runs,
-        "median_seconds": {k: round(v, 4) for k, v in medians.items()},
-        "all_seconds": {k: [round(x, 4) for x in v] for k, v in times.items()},
+        **_report.seconds(times),
         "ratio_updater_to_plain_git": round(ratio, 2),
         "target_ratio": TARGET_RATIO,
         "ok": ratio <= TARGET_RATIO,
@@ -196,9 +189,8 @@ def main() -> int:
         print(
             f"config repo: {args.apps} apps, ~{args.apps * 7} files, {args.commits} commits (file://)"
         )
-        for name, value in medians.items():
-            print(f"  {name:<11} median {value:6.3f} s  over {args.runs} runs")
-        print(f"  updater / plain git = {ratio:.2f}x (target <= {TARGET_RATIO}x)")
+        print("\n".join(_report.median_lines(medians, args.runs, 11)))
+        print(f"  updater / plain git = {_report.ratio(ratio, TARGET_RATIO)}")
     return 1 if args.check and not report["ok"] else 0
 
 

@@ -26,14 +26,15 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import _report
 
 PROJECT = Path(__file__).resolve().parent.parent
 WORK = PROJECT / "bench" / ".work"
@@ -120,21 +121,19 @@ def prepare() -> list[Repo]:
     return repos
 
 
-def updater(repo: Repo, *extra: str) -> tuple[float, str]:
+def updater(repo: Repo, *extra: str) -> str:
     env = {**os.environ, "PATH": tool_path(), "NO_COLOR": "1"}
     argv = [sys.executable, "-m", "updater", "set-image", "--repo", str(repo.path), *extra,
             repo.image]  # fmt: skip
-    started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=PROJECT, check=False)
-    seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"bench_render: {' '.join(argv)} failed: {done.stderr.strip()[-400:]}")
-    return seconds, done.stdout
+    return done.stdout
 
 
 def render_jobs(repo: Repo) -> list[list[str]]:
     """The bare renders of the roots the updater verified, before and after."""
-    _, out = updater(repo, "--verify-render", "--json")
+    out = updater(repo, "--verify-render", "--json")
     render = json.loads(out)["render"]
     jobs = []
     for root in render["roots"]:
@@ -149,33 +148,21 @@ def render_jobs(repo: Repo) -> list[list[str]]:
     return jobs
 
 
-def renderers(jobs: list[list[str]]) -> float:
+def renderers(jobs: list[list[str]]) -> None:
     workers = max(2, min(8, os.cpu_count() or 2))
-    started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
         list(pool.map(lambda argv: subprocess.run(argv, capture_output=True, check=True), jobs))
-    return time.perf_counter() - started
 
 
 def measure(repo: Repo, runs: int) -> Figures:
     jobs = render_jobs(repo)
-    samples: dict[str, list[float]] = {"set_image": [], "verify": [], "renderers": []}
-    for round_number in range(runs + 1):
-        plain = updater(repo)[0]
-        checked = updater(repo, "--verify-render")[0]
-        bare = renderers(jobs)
-        if round_number:  # round 0 warms caches
-            samples["set_image"].append(plain)
-            samples["verify"].append(checked)
-            samples["renderers"].append(bare)
-    return Figures(
-        repo=repo.name,
-        roots=len(jobs) // 2,
-        renders=len(jobs),
-        set_image=statistics.median(samples["set_image"]),
-        verify=statistics.median(samples["verify"]),
-        renderers=statistics.median(samples["renderers"]),
-    )
+    cases: dict[str, Callable[[], object]] = {
+        "set_image": lambda: updater(repo),
+        "verify": lambda: updater(repo, "--verify-render"),
+        "renderers": lambda: renderers(jobs),
+    }
+    medians = _report.medians(_report.interleaved(cases, runs))
+    return Figures(repo=repo.name, roots=len(jobs) // 2, renders=len(jobs), **medians)
 
 
 def main() -> int:

@@ -1,17 +1,34 @@
-"""Fixtures for the bench scripts' tests: the scripts are loaded from bench/ by path,
-since bench/ is a folder of scripts, not a package."""
+"""Fixtures for the bench scripts' tests: the scripts are run as the user runs them, or
+loaded from bench/ by path, since bench/ is a folder of scripts, not a package."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
 BENCH = PROJECT / "bench"
+
+
+def run_script(name: str, *argv: str) -> dict[str, Any]:
+    """``python bench/NAME.py ARGV`` in a process of its own; the JSON report it printed."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}.py"), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
 
 
 def load_script(name: str) -> ModuleType:

@@ -3,15 +3,12 @@ fresh process, reports ratios to the baseline, and checks what the commands prin
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.bench.conftest import BENCH
+from tests.bench.conftest import run_script
 
 pytestmark = pytest.mark.slow
 
@@ -19,15 +16,7 @@ pytestmark = pytest.mark.slow
 def test_json_report_on_a_small_repo(tmp_path: Path, gen_repo: ModuleType) -> None:
     repo = tmp_path / "repo"
     gen_repo.generate(repo, apps=3)
-    argv = ["--repo", str(repo), "--apps", "3", "--runs", "1", "--json"]
-    result = subprocess.run(
-        [sys.executable, str(BENCH / "bench_edit.py"), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = run_script("bench_edit", "--repo", str(repo), "--apps", "3", "--runs", "1", "--json")
     figures = {f["key"]: f for f in report["figures"]}
     assert set(figures) == {"baseline", "help", "set_image", "scan"}
     assert figures["baseline"]["ratio"] == 1.0

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from tests.bench.conftest import run_script
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +25,7 @@ def test_bench_push_reports_medians_and_the_ratio(tmp_path: Path) -> None:
         "--work",
         str(tmp_path),
     ]
-    result = subprocess.run(
-        [sys.executable, str(BENCH / "bench_push.py"), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = run_script("bench_push", *argv)
     assert set(report["median_seconds"]) == {"updater", "plain-git", "full-clone"}
     assert report["repo"] == {"apps": 4, "files": 29, "commits": 30}
     assert report["target_ratio"] == 2.0 and report["ratio_updater_to_plain_git"] > 0

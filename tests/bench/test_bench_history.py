@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from tests.bench.conftest import run_script
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +24,7 @@ def test_bench_history_reports_medians_and_the_ratios(tmp_path: Path) -> None:
         "--work",
         str(tmp_path),
     ]
-    result = subprocess.run(
-        [sys.executable, str(BENCH / "bench_history.py"), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = run_script("bench_history", *argv)
     assert set(report["median_seconds"]) == {
         "updater", "follow", "one-walk", "updater-url", "clone-walk"
     }  # fmt: skip
