@@ -2,8 +2,8 @@
 split into the base image and what the Dockerfile adds, against the study build's
 101 MB compressed.
 
-Builds the image offline exactly as tests/ship does (cached on its inputs: ~15 s when
-nothing changed, a few minutes the first time on a new machine), pushes the base and the
+Builds the image offline exactly as tests/ship does (cached on its inputs, so a run with
+nothing changed skips most of the build), pushes the base and the
 image to a docker-registry on 127.0.0.1 and sums the gzip layer sizes in the manifests.
 
     python bench/bench_image.py [--json] [--check]
