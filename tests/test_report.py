@@ -164,3 +164,23 @@ def test_commit_message_and_pr_texts(tmp_path: Path) -> None:
     body = pull_request_body(plan, base="main", images=("ghcr.io/acme/api",))
     assert "| `ghcr.io/acme/api` | `1.0.0` | `1.1.0` | `apps/k.yaml` |" in body
     assert proposal_images(body) == ("ghcr.io/acme/api",)
+
+
+def test_a_rename_shows_the_new_name_with_the_version(tmp_path: Path) -> None:
+    """``nginx=ghcr.io/acme/nginx:1.25`` keeps the version: the subject, the PR title and
+    the PR table name the new image, or they would read "1.25 -> 1.25"."""
+    renamed = Record(
+        "d.yaml", 9, "spec.template.spec.containers[0].image", "manifest",
+        "docker.io/library/nginx", "nginx:1.25", "ghcr.io/acme/nginx:1.25",
+        "nginx:1.25", "ghcr.io/acme/nginx:1.25",
+    )  # fmt: skip
+    plan = plan_of([renamed, record()], tmp_path)
+    assert message_variables(plan)["summary"] == (
+        "nginx 1.25 -> ghcr.io/acme/nginx 1.25, ghcr.io/acme/api 1.0.0 -> 1.1.0"
+    )
+    assert pull_request_title(plan) == (
+        "Update 2 images: nginx -> ghcr.io/acme/nginx 1.25, ghcr.io/acme/api 1.1.0"
+    )
+    assert "| `nginx` | `1.25` | `ghcr.io/acme/nginx 1.25` |" in pull_request_body(
+        plan, base="main"
+    )

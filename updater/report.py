@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from updater.edit.model import Plan, Record, Reference, Skipped
@@ -86,13 +87,27 @@ def _version(ref: str) -> str:
     return parsed.tag or (parsed.digest or ref)[:19]
 
 
-def _image_lines(plan: Plan) -> list[tuple[str, str, str, tuple[str, ...]]]:
-    from updater.reference import familiar_name
+@dataclass(frozen=True)
+class _ImageLine:
+    name: str  # the image as the plan found it, familiar form
+    old: str  # its old versions, comma-separated
+    new: str  # its new version; with the new name first when the change renames it
+    files: tuple[str, ...]
+    renamed: bool  # a version alone would read as "1.25 -> 1.25"
+
+
+def _image_lines(plan: Plan) -> list[_ImageLine]:
+    from updater.reference import familiar_name, split_reference
 
     rows = []
     for update in plan.image_updates():
         old = ", ".join(dict.fromkeys(_version(r) for r in update.old_refs))
-        rows.append((familiar_name(update.repository), old, _version(update.new_ref), update.files))
+        new = _version(update.new_ref)
+        repository = split_reference(update.new_ref).repository
+        renamed = repository != update.repository
+        if renamed:
+            new = f"{familiar_name(repository)} {new}"
+        rows.append(_ImageLine(familiar_name(update.repository), old, new, update.files, renamed))
     return rows
 
 
@@ -106,10 +121,10 @@ def message_variables(plan: Plan, *, base: str | None = None) -> dict[str, str]:
         one_line(f"- {r.file}:{r.line} {r.yaml_path}: {r.old} -> {r.new}") for r in plan.records
     )
     values = {
-        "summary": ", ".join(f"{name} {old} -> {new}" for name, old, new, _ in rows),
-        "images": ", ".join(name for name, *_ in rows),
-        "old": ", ".join(old for _, old, _, _ in rows),
-        "new": ", ".join(new for _, _, new, _ in rows),
+        "summary": ", ".join(f"{r.name} {r.old} -> {r.new}" for r in rows),
+        "images": ", ".join(r.name for r in rows),
+        "old": ", ".join(r.old for r in rows),
+        "new": ", ".join(r.new for r in rows),
         "files": ", ".join(files),
         "count": str(len(plan.records)),
         "image_count": str(len(rows)),
@@ -203,10 +218,11 @@ def commit_message(
 def pull_request_title(plan: Plan) -> str:
     rows = _image_lines(plan)
     if len(rows) == 1:
-        name, _, new, _ = rows[0]
-        title = f"Update {name} to {new}"
+        title = f"Update {rows[0].name} to {rows[0].new}"
     else:
-        title = f"Update {len(rows)} images: " + ", ".join(f"{n} {new}" for n, _, new, _ in rows)
+        title = f"Update {len(rows)} images: " + ", ".join(
+            f"{r.name} {'-> ' if r.renamed else ''}{r.new}" for r in rows
+        )
     title = one_line(title)
     return title if len(title) <= 200 else title[:199] + "…"
 
@@ -228,9 +244,9 @@ def pull_request_body(
     Over ``limit`` characters the changed values, then the table, are summarised."""
     head = [f"This updates container images in {code(base)}.", ""]
     table = ["| Image | Old | New | Files |", "| --- | --- | --- | --- |"]
-    for name, old, new, files in _image_lines(plan):
-        shown = "<br>".join(code(f) for f in files)
-        table.append(f"| {code(name)} | {code(old)} | {code(new)} | {shown} |")
+    for row in _image_lines(plan):
+        shown = "<br>".join(code(f) for f in row.files)
+        table.append(f"| {code(row.name)} | {code(row.old)} | {code(row.new)} | {shown} |")
     values = [
         f"- {code(f'{r.file}:{r.line}')} {code(r.yaml_path)}: {code(r.old)} -> {code(r.new)}"
         for r in plan.records
