@@ -9,8 +9,8 @@ from datetime import datetime
 
 import git as gitpython
 
-from tests.history.conftest import Repo
 from tests.history.test_history import API, DEV, PROD, STAGING, VALUES, built
+from tests.support.history import Repo
 
 
 def test_history_matches_what_gitpython_reads(repo: Repo) -> None:

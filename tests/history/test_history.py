@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.history.conftest import Repo, hours_ago, short
+from tests.history.conftest import short
 from tests.support.cli import run
+from tests.support.history import Repo, hours_ago
 from tests.support.repos import git
 
 API = "ghcr.io/acme/api"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.history.conftest import Repo
 from tests.support.gitserver import GitHttpServer
+from tests.support.history import Repo
 from tests.support.remotes import TOKEN, run_updater
 from tests.support.repos import git
 

@@ -1,5 +1,5 @@
-"""The hold and rollback tests: the CLI in-process, every test with an empty docker
-config and no CI actor (their repos come from tests/support/repos.py)."""
+"""The hold tests: every test with an empty docker config and no CI actor (their repos
+come from tests/support/repos.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,5 @@ def _isolated(isolated_credentials: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
-def no_ci_actor(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("USER", "tester")
+def _no_ci_actor(no_ci_actor: None) -> None:
+    """Every test here: tester, not the CI job's actor, is who holds."""

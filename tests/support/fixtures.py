@@ -89,3 +89,14 @@ def anon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
 def repo_name(request: pytest.FixtureRequest) -> str:
     """A repository name of this test's own, so tests never see each other's tags."""
     return "t/" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
+
+
+# ------------------------------------------------------------------------- who acts
+
+
+@pytest.fixture
+def no_ci_actor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CI actor in the environment and USER=tester: who holds and rollbacks name."""
+    for name in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("USER", "tester")

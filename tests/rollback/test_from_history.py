@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.history.conftest import Repo, hours_ago
 from tests.support.cli import run
+from tests.support.history import Repo, hours_ago
 from tests.support.repos import KINDS, git
 
 API = "ghcr.io/acme/api"

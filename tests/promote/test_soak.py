@@ -8,9 +8,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.history.conftest import Repo, hours_ago
+import pytest
+
 from tests.support.cli import run
+from tests.support.history import Repo, hours_ago
 from tests.support.repos import git
+
+pytestmark = pytest.mark.usefixtures("git_sandbox")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "config")
+
 
 CONFIG = """\
 environments:
