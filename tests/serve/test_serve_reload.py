@@ -53,6 +53,18 @@ def test_sighup_applies_a_good_config_and_keeps_it_on_a_broken_one(tmp_path: Pat
         assert failed["reason"] == (
             f"{config}:7: webhooks.debounce: 'soon' is not a duration (like 30m, 2h, 1d, 1h30m)"
         )
+        # a file that is well formed but names a secret variable the server lacks: the
+        # message is about the environment, so the file is put in front of it
+        config.write_text(
+            config_text(semver("4.0.0")).replace("UPDATER_WEBHOOK_SECRET", "NO_SUCH_SECRET")
+        )
+        hangup(server)
+        _, unset = poll_until(
+            lambda: len(found := reloads(server, "failed")) == 2 and found, "the second refusal"
+        )
+        assert unset["reason"] == (
+            f"{config}: webhooks.secret-env: environment variable NO_SUCH_SECRET is unset or empty"
+        )
         # still serving, with the config in force: 2.3.0 is inside it, 3.1.0 is not
         server.push_event(f"{IMAGE}:3.1.0")
         server.push_event(f"{IMAGE}:2.3.0")
@@ -60,7 +72,7 @@ def test_sighup_applies_a_good_config_and_keeps_it_on_a_broken_one(tmp_path: Pat
         assert tag_on_remote(remote) == "2.3.0"
         metrics = server.metrics()
         assert 'updater_config_reloads_total{result="applied"} 1.0' in metrics
-        assert 'updater_config_reloads_total{result="failed"} 1.0' in metrics
+        assert 'updater_config_reloads_total{result="failed"} 2.0' in metrics
         assert "updater_config_last_reload_successful 0.0" in metrics
         assert len(reloads(server, "applied")) == 1
         assert server.process is not None and server.process.poll() is None

@@ -186,6 +186,10 @@ def run(request: ServeRequest) -> int:
     try:
         server.run()
     finally:
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+            # stopping: a late SIGHUP neither reloads nor (by default) kills the process
+            # while the last delivery finishes
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         reloader.halt()
         worker.halt()
         worker_thread.join()

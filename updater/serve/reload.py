@@ -13,6 +13,8 @@ The command line still wins and cannot be changed by a reload: --listen, --state
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,8 +54,9 @@ class Live:
 
 
 class Reloader:
-    """Waits for a SIGHUP (``request``, safe in a signal handler: it only sets an
-    event) and reloads on its own thread, so the event loop never reads a file."""
+    """Waits for a SIGHUP and reloads on its own thread, so the event loop never reads
+    a file. ``request`` is what the signal handler calls: one write to a pipe, which
+    takes no lock (a handler may interrupt any code of the main thread, itself too)."""
 
     def __init__(
         self,
@@ -72,7 +75,8 @@ class Reloader:
         self.live = live
         self.metrics = metrics
         self.log = log
-        self._wanted = threading.Event()
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
         self._stop = False
         self.thread = threading.Thread(target=self._run, name="reload", daemon=True)
 
@@ -80,16 +84,20 @@ class Reloader:
         self.thread.start()
 
     def request(self) -> None:
-        self._wanted.set()
+        with contextlib.suppress(BlockingIOError):  # full: a reload is pending anyway
+            os.write(self._write, b"h")
 
     def halt(self) -> None:
         self._stop = True
-        self._wanted.set()
+        self.request()
+        if self.thread.is_alive():
+            self.thread.join(timeout=60)
+        os.close(self._write)
+        os.close(self._read)
 
     def _run(self) -> None:
         while True:
-            self._wanted.wait()
-            self._wanted.clear()
+            os.read(self._read, 4096)  # every signal sent meanwhile: one reload
             if self._stop:
                 return
             self.reload()

@@ -127,7 +127,10 @@ class Worker:
         with self._between_lock:
             actions, self._between = self._between, []
         for action in actions:
-            action()
+            try:
+                action()
+            except Exception as error:  # a bug must not stop the worker
+                self.log("error", reason=f"internal error: {type(error).__name__}: {error}")
 
     def _flush(self) -> None:
         """On the way out, deliver what only waits for its debounce window: a replica
