@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci.actions import ActionRun, run_action
-from tests.ci.conftest import ROOT, Remote, git, make_remote
+from tests.support.actions import ActionRun, run_action
+from tests.support.job_remote import ROOT, Remote, git, make_remote
 
 TOKEN = "ghs_TestOnlyJobToken0123456789abcdef"
 RunAction = Callable[..., ActionRun]

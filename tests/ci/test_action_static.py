@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.ci.actions import EXPRESSION, load_yaml
-from tests.ci.conftest import ROOT
+from tests.support.actions import EXPRESSION, load_yaml
+from tests.support.job_remote import ROOT
 from updater.ci.settings import variable
 
 REQUIRED_INPUTS = {

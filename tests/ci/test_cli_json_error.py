@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci.conftest import ROOT
+from tests.support.job_remote import ROOT
 from updater.errors import EditError, UsageError
 
 

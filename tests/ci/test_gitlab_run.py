@@ -10,40 +10,23 @@ from typing import Any
 
 import pytest
 
-from tests.ci.conftest import ROOT, Remote
-from tests.ci.gitlab_jobs import (
+from tests.support.gitlab_jobs import (
+    INCLUDES,
+    JOB_TOKEN,
+    SHA,
+    TEMPLATE,
     JobRun,
     job_runs,
     job_variables,
     load_pipeline,
     parse_dotenv,
+    predefined,
     resolve_job,
     run_script,
 )
+from tests.support.job_remote import ROOT, Remote
 
-TEMPLATE = ROOT / ".gitlab-ci-template.yml"
-INCLUDES = {".gitlab-ci-template.yml": TEMPLATE}
 TOKEN = "glpat-TestOnlyProjectToken0123"
-JOB_TOKEN = "glcbt-TestOnlyJobToken4567"
-SHA = "0123456789abcdef0123456789abcdef01234567"
-
-
-def predefined(project_dir: Path, source: str = "push") -> dict[str, str]:
-    return {
-        "CI": "true",
-        "GITLAB_CI": "true",
-        "CI_PROJECT_DIR": str(project_dir),
-        "CI_PROJECT_PATH": "acme/api",
-        "CI_SERVER_URL": "https://gitlab.example",
-        "CI_API_V4_URL": "https://gitlab.example/api/v4",
-        "CI_REGISTRY_IMAGE": "ghcr.io/acme/api",
-        "CI_COMMIT_SHA": SHA,
-        "CI_COMMIT_BRANCH": "main",
-        "CI_DEFAULT_BRANCH": "main",
-        "CI_PIPELINE_SOURCE": source,
-        "CI_JOB_TOKEN": JOB_TOKEN,
-        "CI_JOB_URL": "https://gitlab.example/acme/api/-/jobs/77",
-    }
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci.conftest import Remote
+from tests.support.job_remote import Remote
 
 IMAGE = "ghcr.io/acme/api:1.5.0"
 

@@ -14,17 +14,18 @@ from typing import Any
 
 import pytest
 
-from tests.ci.actions import run_action
-from tests.ci.conftest import ROOT, make_remote
-from tests.ci.gitlab_jobs import (
+from tests.support.actions import run_action
+from tests.support.gitlab_jobs import (
+    INCLUDES,
     job_runs,
     job_variables,
     load_pipeline,
     parse_dotenv,
+    predefined,
     resolve_job,
     run_script,
 )
-from tests.ci.test_gitlab_run import INCLUDES, predefined
+from tests.support.job_remote import ROOT, make_remote
 from tests.support.registry import REGISTRY_BIN, start_registry
 
 pytestmark = [pytest.mark.registry, pytest.mark.slow]

@@ -21,11 +21,18 @@ from typing import Any
 
 import pytest
 
-from tests.ci.actions import run_action
-from tests.ci.conftest import CONFIG_FILES, ROOT, Remote, make_remote
-from tests.ci.gitlab_jobs import job_variables, load_pipeline, parse_dotenv, resolve_job, run_script
-from tests.ci.test_gitlab_run import INCLUDES, predefined
 from tests.support import gitserver
+from tests.support.actions import run_action
+from tests.support.gitlab_jobs import (
+    INCLUDES,
+    job_variables,
+    load_pipeline,
+    parse_dotenv,
+    predefined,
+    resolve_job,
+    run_script,
+)
+from tests.support.job_remote import CONFIG_FILES, ROOT, Remote, make_remote
 
 pytestmark = [pytest.mark.git_http]
 

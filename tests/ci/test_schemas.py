@@ -11,9 +11,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.ci.actions import load_yaml
-from tests.ci.conftest import ROOT, SCHEMAS
-from tests.ci.gitlab_jobs import GLOBAL_KEYWORDS, load_pipeline, resolve_job
+from tests.support.actions import load_yaml
+from tests.support.gitlab_jobs import GLOBAL_KEYWORDS, load_pipeline, resolve_job
+from tests.support.job_remote import ROOT, SCHEMAS
 
 GITHUB_WORKFLOWS = sorted(
     [

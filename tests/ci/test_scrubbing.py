@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci.actions import parse_commands, parse_file_commands
-from tests.ci.gitlab_jobs import parse_dotenv
+from tests.support.actions import parse_commands, parse_file_commands
+from tests.support.gitlab_jobs import parse_dotenv
 from updater.ci.github import GitHub
 from updater.ci.gitlab import DOTENV_FILE, REPORT_FILE, GitLab
 from updater.ci.invoke import CliResult, ErrorLine

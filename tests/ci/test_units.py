@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci.actions import parse_commands, parse_file_commands
+from tests.support.actions import parse_commands, parse_file_commands
 from updater.ci.github import GitHub, command, output_entry
 from updater.ci.gitlab import GitLab, dotenv
 from updater.ci.invoke import ErrorLine, read_result

@@ -8,10 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci.conftest import base_env, make_remote, python_bin  # noqa: F401
-from tests.ci.gitlab_jobs import job_runs, job_variables, load_pipeline, resolve_job, run_script
-from tests.ci.test_gitlab_run import INCLUDES, predefined
 from tests.promote.test_promote import ENVIRONMENTS, FILES, kustomization
+from tests.support.gitlab_jobs import (
+    INCLUDES,
+    job_runs,
+    job_variables,
+    load_pipeline,
+    predefined,
+    resolve_job,
+    run_script,
+)
+from tests.support.job_remote import make_remote
 from updater.ci.github import GitHub
 from updater.ci.job import read_job
 from updater.errors import UsageError
@@ -66,8 +73,8 @@ def test_bad_promote_settings_name_the_input(settings: dict[str, str], message: 
 
 def test_gitlab_promote_job_promotes_and_pushes(
     tmp_path: Path,
-    base_env: dict[str, str],  # noqa: F811
-    python_bin: Path,  # noqa: F811
+    base_env: dict[str, str],
+    python_bin: Path,
 ) -> None:
     files = {**FILES, ".image-updater.yaml": ENVIRONMENTS}
     remote = make_remote(tmp_path / "remote", files)

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.ci.conftest import SCHEMAS, make_remote
 from tests.ship.artifacts import ROOT, cache_root, git
 from tests.ship.gitlab import defaults, interpolate, load_component
+from tests.support.job_remote import SCHEMAS, make_remote
 
 COMPONENT = ROOT / "templates" / "gitops-updater.yml"
 TEMPLATE = ROOT / ".gitlab-ci-template.yml"

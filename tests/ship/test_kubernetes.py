@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.ci.conftest import Remote, make_remote
 from tests.ship.artifacts import ROOT
 from tests.ship.image import BuiltImage
+from tests.support.job_remote import Remote, make_remote
 from tests.support.registry import Registry, start_registry
 
 EXAMPLE = ROOT / "examples" / "kubernetes"

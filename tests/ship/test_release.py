@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from tests.ci.actions import load_yaml
 from tests.ship.artifacts import (
     GIT_ENV,
     ROOT,
@@ -29,6 +28,7 @@ from tests.ship.artifacts import (
     git,
     tagged_snapshot,
 )
+from tests.support.actions import load_yaml
 
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 SCRIPT = ROOT / "scripts" / "release.py"

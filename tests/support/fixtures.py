@@ -4,7 +4,9 @@ sandbox or the isolated docker config says so in its own conftest.py."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from tests.support.fakeforge import FakeForgeServer
 from tests.support.gitserver import GitHttpServer
+from tests.support.job_remote import ROOT
 from tests.support.registry import Registry, start_registry
 from tests.support.remotes import SEED, TOKEN, TOKEN_VARIABLES, Remote
 
@@ -100,3 +103,33 @@ def no_ci_actor(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("USER", "tester")
+
+
+# ------------------------------------------------------------------------- CI jobs
+
+
+@pytest.fixture
+def base_env(tmp_path: Path) -> dict[str, str]:
+    """A job's environment: the checked-out bot importable, no user git config."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(ROOT),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+
+
+@pytest.fixture
+def python_bin(tmp_path: Path) -> Path:
+    """A directory whose ``python`` is this interpreter, for jobs that call ``python``."""
+    directory = tmp_path / "bin"
+    directory.mkdir()
+    # A script, not a symlink: a venv is found next to the path python was started by.
+    shim = directory / "python"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    return directory

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.ci.actions import load_yaml
+from tests.support.actions import load_yaml
+from tests.support.job_remote import ROOT
 
 GLOBAL_KEYWORDS = frozenset(
     {
@@ -152,3 +153,32 @@ def parse_dotenv(path: Path) -> dict[str, str]:
     assert data.endswith(b"\n") or not data, "dotenv report: last line unterminated"
     assert len(values) <= DOTENV_MAX_VARIABLES, "too many dotenv variables"
     return values
+
+
+# ------------------------------------------------------------------------- the template
+
+# The project's own template, included as examples/gitlab includes it.
+
+TEMPLATE = ROOT / ".gitlab-ci-template.yml"
+INCLUDES = {".gitlab-ci-template.yml": TEMPLATE}
+JOB_TOKEN = "glcbt-TestOnlyJobToken4567"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def predefined(project_dir: Path, source: str = "push") -> dict[str, str]:
+    """The CI_* variables GitLab gives a job of a ``source`` pipeline on main."""
+    return {
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_PROJECT_DIR": str(project_dir),
+        "CI_PROJECT_PATH": "acme/api",
+        "CI_SERVER_URL": "https://gitlab.example",
+        "CI_API_V4_URL": "https://gitlab.example/api/v4",
+        "CI_REGISTRY_IMAGE": "ghcr.io/acme/api",
+        "CI_COMMIT_SHA": SHA,
+        "CI_COMMIT_BRANCH": "main",
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_PIPELINE_SOURCE": source,
+        "CI_JOB_TOKEN": JOB_TOKEN,
+        "CI_JOB_URL": "https://gitlab.example/acme/api/-/jobs/77",
+    }
