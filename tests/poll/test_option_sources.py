@@ -4,33 +4,25 @@ command line did; and nothing is committed."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.poll import config_repo, deployment, poll, registries
+from tests.support.poll import deployment, poll, registries
 from tests.support.registry import Registry
+from tests.support.repos import git, make_repo
 
 pytestmark = pytest.mark.registry
 
 
 def git_repo(tmp_path: Path, image: str, delivery: str, anon: Registry) -> Path:
     config = f"images:\n  - name: {image}\n    policy: semver\n{registries(anon)}{delivery}"
-    repo = config_repo(tmp_path, {"app.yaml": deployment(f"{image}:1.0.0")}, config)
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["-c", "user.name=T", "-c", "user.email=t@example.invalid", "commit", "-qm", "seed"],
-    ):
-        subprocess.run(["git", *args], cwd=repo, check=True)
-    return repo
+    files = {"app.yaml": deployment(f"{image}:1.0.0"), ".image-updater.yaml": config}
+    return make_repo(tmp_path / "config-repo", files, "seed")
 
 
 def head(repo: Path) -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
+    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.mark.parametrize(

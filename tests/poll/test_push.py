@@ -3,42 +3,18 @@ on the remote's branch, and a second scheduled run changes nothing."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.poll import deployment
 from tests.support.registry import Registry
-from tests.support.remotes import Remote
+from tests.support.remotes import Remote, run_updater
 
 pytestmark = pytest.mark.registry
 
 
-@pytest.fixture
-def git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "gitconfig"
-    config.write_text(
-        "[user]\n\tname = Test\n\temail = test@example.invalid\n"
-        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
-    )
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def poll(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "updater", "poll", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        check=False,
-    )
-
-
-@pytest.mark.usefixtures("git_identity")
+@pytest.mark.usefixtures("git_sandbox")
 def test_poll_push_lands_the_chosen_tag(anon: Registry, repo_name: str, tmp_path: Path) -> None:
     anon.push_image(repo_name, ["1.0.0", "1.1.0", "2.0.0"])
     image = f"{anon.host}/{repo_name}"
@@ -48,7 +24,7 @@ def test_poll_push_lands_the_chosen_tag(anon: Registry, repo_name: str, tmp_path
         f"images:\n  - name: {image}\n    policy: semver\n    range: '^1.0.0'\n"
         f"registries:\n  - host: {anon.host}\n    insecure: true\n"
     )
-    first = poll("--repo", remote.url, "--config", str(config), "--push")
+    first = run_updater("poll", "--repo", remote.url, "--config", str(config), "--push")
     assert first.returncode == 0, first.stderr
     assert remote.show("deploy/app.yaml") == deployment(f"{image}:1.1.0")
     assert f"{image}:1.0.0 -> {image}:1.1.0" in remote.message()
@@ -57,7 +33,7 @@ def test_poll_push_lands_the_chosen_tag(anon: Registry, repo_name: str, tmp_path
     assert f"pushed {head[:12]} to main" in first.stderr.splitlines()
     assert "committed" not in first.stderr
 
-    second = poll("--repo", remote.url, "--config", str(config), "--push")
+    second = run_updater("poll", "--repo", remote.url, "--config", str(config), "--push")
     assert second.returncode == 0, second.stderr
     assert remote.log()[0] == head
     assert "main is already up to date; nothing pushed" in second.stderr.splitlines()
