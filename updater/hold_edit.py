@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from updater.config import ConfigError, PollConfig, parse_config
+from updater.edit.layout import newline
 from updater.holds import HOLD_KEYS
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_./@+][A-Za-z0-9_./@+:=-]*$")
@@ -111,10 +112,6 @@ def _item_end(lines: list[str], start: int, dash: int) -> int:
     return last
 
 
-def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
-
-
 def _refuse(file: str, line: int, message: str) -> ConfigError:
     return ConfigError(f"holds: {message}; edit it by hand", file=file, line=line)
 
@@ -131,7 +128,7 @@ def add_hold(text: str, file: str, fields: dict[str, Any]) -> str:
     """``text`` with one more item in ``holds:`` (``fields`` keyed like the YAML)."""
     data = _load(text, file)
     lines = _split(text)
-    nl = _newline(text)
+    nl = newline(text)
     if data is None or "holds" not in data:
         images = data.get("images") if data is not None else None
         layout = _layout_of(images, lines) or _Layout(dash=2, body=2)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from tests.edit.helpers import make_repo
 from updater.cli import cli
-from updater.edit import document, kustomize, planner
+from updater.edit import document, kustomize, layout, planner
 
 VALUES = "image:\n  repository: ghcr.io/acme/api\n  tag: 1.4.2  # the app\nreplicas: 3\n"
 KUSTOMIZATION = "resources:\n- deployment.yaml\n"
@@ -102,13 +102,13 @@ def test_a_removal_that_takes_another_key_is_refused(
 ) -> None:
     before = "images:\n- name: app\n  newTag: v1\n  newName: ghcr.io/x/app\n"
     make_repo(tmp_path, {"kustomization.yaml": before})
-    real = kustomize.pair_span
+    real = layout.pair_span
 
     def greedy(doc: document.Document, mapping: object, value: object) -> tuple[int, int]:
         start, _end = real(doc, mapping, value)  # type: ignore[arg-type]
         return start, len(doc.text)  # takes newName with it
 
-    monkeypatch.setattr(kustomize, "pair_span", greedy)
+    monkeypatch.setattr(layout, "pair_span", greedy)
     status, output = set_image(tmp_path, "app@sha256:" + "b" * 64)
     assert status == 3, output
     assert (tmp_path / "kustomization.yaml").read_text() == before

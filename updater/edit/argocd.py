@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
-from updater.edit import helm, kustomize
+from updater.edit import helm, kustomize, layout
 from updater.edit.document import (
     Document,
     get,
@@ -231,7 +231,7 @@ def add_items(
             created = keys[depth:]
             if parent is not root and is_mapping(parent):
                 new_key_column = int(parent.value[0][0].start_mark.column)
-                start, prefix = _line_end(text, document.end(_last_scalar(parent)))
+                start, prefix = layout.line_end(text, document.end(layout.last_scalar(parent)))
                 end = start
             break
         key_node, value = found
@@ -257,9 +257,9 @@ def add_items(
     else:
         assert is_sequence(parent) and parent.value
         first = parent.value[0]
-        dash = kustomize.dash_column(text, document.start(first))
+        dash = layout.dash_column(text, document.start(first))
         content = int(first.start_mark.column)
-        start, prefix = _line_end(text, document.end(_last_scalar(parent)))
+        start, prefix = layout.line_end(text, document.end(layout.last_scalar(parent)))
         end = start
     values: list[str] = []
     column = new_key_column
@@ -287,17 +287,3 @@ def add_items(
             values.append(value)
     path = ".".join(keys)
     return NewItems(start, end, prefix + body, tuple(values), tuple(lines), dash + 1, path)
-
-
-def _line_end(text: str, position: int) -> tuple[int, str]:
-    end = text.find("\n", position)
-    if end == -1:
-        return len(text), "\r\n" if "\r\n" in text else "\n"
-    return end + 1, ""
-
-
-def _last_scalar(node: Node) -> Node:
-    while (is_mapping(node) or is_sequence(node)) and node.value:
-        last = node.value[-1]
-        node = last[1] if is_mapping(node) else last
-    return node

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
-from updater.edit import helm
+from updater.edit import helm, layout
 from updater.edit.document import (
     Document,
     get,
@@ -190,16 +190,6 @@ def _key_order(images: Node | None) -> Sequence[str]:
 INSERT_KEYS_ALL = frozenset(KUSTOMIZE_ORDER)
 
 
-def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
-
-
-def dash_column(text: str, item_start: int) -> int:
-    line_start = text.rfind("\n", 0, item_start) + 1
-    dash = text.rfind("-", line_start, item_start)
-    return dash - line_start if dash >= 0 else 0
-
-
 def sequence_style(document: Document, root: Node | None) -> tuple[int, int]:
     """(dash indent under its key, key column after the dash) of the file's first block
     sequence of mappings or scalars: ``resources:\n  - a.yaml`` gives (2, 2); with none,
@@ -209,7 +199,7 @@ def sequence_style(document: Document, root: Node | None) -> tuple[int, int]:
         for key, value in root.value:
             if is_sequence(value) and value.value and not value.flow_style:
                 first = value.value[0]
-                dash = dash_column(text, document.start(first))
+                dash = layout.dash_column(text, document.start(first))
                 indent = dash - int(key.start_mark.column)
                 return max(indent, 0), max(int(first.start_mark.column) - dash, 2)
     return 0, 2
@@ -231,15 +221,15 @@ def new_entries(document: Document, changes: Sequence[Change]) -> NewEntries:
     (in its indentation), in place of an empty ``images: []``, or as a new ``images:`` key
     at the end of the file (in the file's own sequence indentation)."""
     text = document.text
-    newline = _newline(text)
+    newline = layout.newline(text)
     root = document.roots[0] if document.roots else None
     images = get(root, "images") if root is not None else None
     order = _key_order(images)
     if is_sequence(images) and images.value and not images.flow_style:
         first = images.value[0]
-        dash = dash_column(text, document.start(first))
+        dash = layout.dash_column(text, document.start(first))
         key_column = int(first.start_mark.column)
-        start, prefix = _line_end(text, document.end(_last_scalar(images)))
+        start, prefix = layout.line_end(text, document.end(layout.last_scalar(images)))
         end = start
     elif (
         (images is None or _is_empty_flow(images) or is_null(images))
@@ -289,61 +279,3 @@ def new_entries(document: Document, changes: Sequence[Change]) -> NewEntries:
 
 def _is_empty_flow(node: Node) -> bool:
     return is_sequence(node) and node.flow_style and not node.value
-
-
-def _line_end(text: str, position: int) -> tuple[int, str]:
-    """Where text may be inserted after the line holding ``position``, and the prefix
-    the new text needs (a newline when the file does not end with one)."""
-    end = text.find("\n", position)
-    if end == -1:
-        return len(text), _newline(text)
-    return end + 1, ""
-
-
-def _last_scalar(node: Node) -> Node:
-    while (is_mapping(node) or is_sequence(node)) and node.value:
-        last = node.value[-1]
-        node = last[1] if is_mapping(node) else last
-    return node
-
-
-def pair_span(document: Document, mapping: MappingNode, value: Node) -> tuple[int, int]:
-    """The text of one ``key: value`` pair of ``mapping`` to cut out, so that the rest
-    reads as the mapping without it: its whole line(s) when the key starts a line, up to
-    the next key when it follows the entry's ``- ``, its part of a flow mapping."""
-    text = document.text
-    pairs = mapping.value
-    index = next(i for i, (_, v) in enumerate(pairs) if v is value)
-    key = pairs[index][0]
-
-    def refused(reason: str) -> EditError:
-        return EditError(reason, file=document.path, line=line_of(key))
-
-    if (
-        not is_scalar(value)
-        or is_block_scalar(value)
-        or value.start_mark.line != value.end_mark.line
-    ):
-        raise refused(f"cannot remove {key.value!r}, not a one-line value; edit it by hand")
-    if mapping.flow_style:
-        if index + 1 < len(pairs):
-            return document.start(key), document.start(pairs[index + 1][0])
-        if index > 0:
-            return document.end(pairs[index - 1][1]), document.end(value)
-        raise refused("cannot remove the only key of a mapping")
-    key_start = document.start(key)
-    line_start = text.rfind("\n", 0, key_start) + 1
-    value_end = document.end(value)
-    newline_at = text.find("\n", value_end)
-    line_end = len(text) if newline_at == -1 else newline_at + 1
-    rest = text[value_end:line_end].strip()
-    if rest and not rest.startswith("#"):
-        raise refused(f"cannot remove {key.value!r} from this layout; edit it by hand")
-    if not text[line_start:key_start].strip():
-        return line_start, line_end
-    if index + 1 < len(pairs):
-        following = document.start(pairs[index + 1][0])
-        between = text[line_end:following]
-        if not between.strip():
-            return key_start, following
-    raise refused(f"cannot remove {key.value!r} from this layout; edit it by hand")

@@ -8,17 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import Node, ScalarNode
 
-from updater.edit import argocd, kustomize
+from updater.edit import argocd, kustomize, layout
 from updater.edit.document import (
     STR_TAG,
     Document,
     Splice,
     apply_splices,
     is_null,
-    is_scalar,
-    line_of,
     render_scalar,
     scalar_index,
     scalar_tag,
@@ -310,7 +308,7 @@ def _remove_key(
     mapping = site.mapping
     if mapping is None:
         raise EditError(f"cannot remove {removed.path}", file=site.file, line=site.line)
-    start, end = kustomize.pair_span(file_plan.document, mapping, node)
+    start, end = layout.pair_span(file_plan.document, mapping, node)
     key = next(k for k, v in mapping.value if v is node)
     record = Record(
         file=site.file,
@@ -328,26 +326,6 @@ def _remove_key(
     file_plan.removals[id(node)] = (start, end, record, (key, node))
 
 
-def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
-
-
-def _line_end(text: str, position: int) -> tuple[int, str]:
-    """Where text may be inserted after the line holding ``position``, and the
-    prefix the new text needs (a newline when the file does not end with one)."""
-    end = text.find("\n", position)
-    if end == -1:
-        return len(text), _newline(text)
-    return end + 1, ""
-
-
-def _key_column(mapping: MappingNode, value: Node) -> int:
-    for key, item in mapping.value:
-        if item is value:
-            return int(key.start_mark.column)
-    return int(mapping.start_mark.column)
-
-
 def _insert_key(
     file_plan: _FilePlan,
     site: Site,
@@ -359,9 +337,9 @@ def _insert_key(
     document = file_plan.document
     pair = f"{insertion.key}: {render_scalar(ScalarNode('', ''), insertion.value)}"
     if insertion.mapping.flow_style:
-        position, text, after = _flow_insertion(document, insertion.mapping, pair)
+        position, text, after = layout.flow_insertion(document, insertion.mapping, pair)
     else:
-        position, text, after = _block_insertion(document, insertion, pair)
+        position, text, after = layout.block_insertion(document, insertion, pair)
     line = document.text[:position].count("\n") + 1 + (1 if text.startswith(("\n", "\r\n")) else 0)
     record = Record(
         file=site.file,
@@ -373,49 +351,12 @@ def _insert_key(
         new=insertion.value,
         old_ref=old_ref,
         new_ref=new_ref,
-        column=_inserted_column(document.text, position, text),
+        column=layout.inserted_column(document.text, position, text),
         inserted=True,
     )
     file_plan.insertions.append(
         _Added(position, position, text, [insertion.key, insertion.value], [record])
     )
-
-
-def _inserted_column(text: str, position: int, inserted: str) -> int:
-    """1-based column where the inserted key starts."""
-    body = inserted.lstrip("\r\n")
-    if len(body) != len(inserted):  # starts on a new line
-        return len(body) - len(body.lstrip(" ")) + 1
-    line_start = text.rfind("\n", 0, position) + 1
-    lead = len(body) - len(body.lstrip(", "))
-    return position - line_start + lead + 1
-
-
-def _block_insertion(document: Document, insertion: Insertion, pair: str) -> tuple[int, str, Node]:
-    """A new line after the mapping's last line when that is a plain one-line value,
-    where a person would add it; else right after the anchor field."""
-    last_value = insertion.mapping.value[-1][1]
-    one_line = is_scalar(last_value) and last_value.style not in ("|", ">")
-    after = last_value if one_line else insertion.after
-    position, lead = _line_end(document.text, document.end(after))
-    indent = " " * _key_column(insertion.mapping, after)
-    newline = _newline(document.text)
-    return position, f"{lead}{indent}{pair}" + ("" if lead else newline), after
-
-
-def _flow_insertion(document: Document, mapping: MappingNode, pair: str) -> tuple[int, str, Node]:
-    """``{name: app, newTag: v1}`` gains ``, key: value`` before its closing brace."""
-    text = document.text
-    close = document.end(mapping) - 1
-    if text[close] != "}":
-        raise EditError(
-            "cannot add a key to this mapping", file=document.path, line=line_of(mapping)
-        )
-    position = close
-    while text[position - 1] in " \t\r\n":
-        position -= 1
-    separator = ", " if mapping.value else ""
-    return position, f"{separator}{pair}", mapping.value[-1][1] if mapping.value else mapping
 
 
 def _override_gains(candidate: Candidate) -> bool:
