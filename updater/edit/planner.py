@@ -376,19 +376,7 @@ def _add_argocd_entries(file_plan: _FilePlan, changes: Sequence[Change], directo
     kind = argocd.source_kind(document, directory)
     added = argocd.new_items(document, changes, kind)
     records = [
-        Record(
-            file=document.path,
-            line=line,
-            yaml_path=f"{added.path}[+]",
-            kind="argocd",
-            repository=change.repository,
-            old="",
-            new=change.target,
-            old_ref="",
-            new_ref=change.target,
-            column=added.column,
-            inserted=True,
-        )
+        _entry_record(document, change, line, added.column, f"{added.path}[+]", "argocd")
         for change, line in zip(changes, added.lines, strict=True)
     ]
     file_plan.insertions.append(
@@ -407,21 +395,28 @@ def _add_kustomize_entries(file_plan: _FilePlan, changes: Sequence[Change]) -> N
         for key, value in pairs:
             values += [key, value]
         records.append(
-            Record(
-                file=document.path,
-                line=line,
-                yaml_path="images[+]",
-                kind="kustomize",
-                repository=change.repository,
-                old="",
-                new=change.target,
-                old_ref="",
-                new_ref=change.target,
-                column=added.column,
-                inserted=True,
-            )
+            _entry_record(document, change, line, added.column, "images[+]", "kustomize")
         )
     file_plan.insertions.append(_Added(added.start, added.end, added.text, values, records))
+
+
+def _entry_record(
+    document: Document, change: Change, line: int, column: int, yaml_path: str, kind: str
+) -> Record:
+    """The record of a list entry added for ``change`` (it replaces nothing)."""
+    return Record(
+        file=document.path,
+        line=line,
+        yaml_path=yaml_path,
+        kind=kind,
+        repository=change.repository,
+        old="",
+        new=change.target,
+        old_ref="",
+        new_ref=change.target,
+        column=column,
+        inserted=True,
+    )
 
 
 def _finish(file_plan: _FilePlan) -> FileEdit | None:
