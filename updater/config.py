@@ -168,7 +168,6 @@ IMAGE_TABLE = Table(
     ),
     selector="policy",
 )  # fmt: skip
-IMAGE_KEYS = IMAGE_TABLE.names
 
 
 def _check_image(c: Checker, item: Any, index: int, line: int) -> ImageConfig:
@@ -212,7 +211,6 @@ def _host(host: str, got: Mapping[str, Any]) -> str:
 REGISTRY_TABLE = Table(
     (Key("host", "str", required=True, check=_host), Key("insecure", "bool", False))
 )
-REGISTRY_KEYS = REGISTRY_TABLE.names
 
 
 def _check_registries(c: Checker, data: Any) -> tuple[RegistrySettings, ...]:

@@ -25,7 +25,6 @@ IMAGE_UPDATED = "Image-Updated"
 IMAGE_RENAMED = "Image-Renamed"
 TRIGGER = "Image-Updater-Trigger"
 RUN = "Image-Updater-Run"
-KEYS = (IMAGE_UPDATED, IMAGE_RENAMED, TRIGGER, RUN)
 
 
 @dataclass(frozen=True)

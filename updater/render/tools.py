@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +123,3 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], what: str) ->
         done.stderr.decode("utf-8", "replace"),
         time.monotonic() - started,
     )
-
-
-def scratch_home() -> tempfile.TemporaryDirectory[str]:
-    return tempfile.TemporaryDirectory(prefix="updater-render-")

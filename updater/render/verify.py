@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import posixpath
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -450,7 +449,3 @@ def _default_image_hint(plan: Plan, files: set[str]) -> str:
 
 def _shown(change: Change) -> str:
     return str(change)
-
-
-def relative_dirs(paths: Sequence[str]) -> list[str]:
-    return sorted({posixpath.dirname(p) for p in paths})
