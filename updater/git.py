@@ -178,15 +178,23 @@ def _parse_push_status(status: int, stdout: str, stderr: str, ref: str) -> PushR
         return PushResult(True, False, "pushed")
     lowered = stderr.lower()
     retry = any(key in lowered for key in _RACE_REASONS)
-    return PushResult(False, retry, _last_line(stderr) or "push failed")
+    return PushResult(False, retry, failure_reason(stderr) or "push failed")
 
 
-def _last_line(text: str) -> str:
+# What git says after the real reason, whatever it was.
+_FOLLOW_UPS = ("fatal: could not read from remote repository", "error: failed to push some refs")
+
+
+def failure_reason(text: str) -> str:
+    """The line of git's stderr that says what went wrong: its first ``fatal:`` /
+    ``error:`` line that is not one of git's follow-ups (``Could not read from remote
+    repository.`` comes after every reason), else the last such line, else the last."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     meaningful = [
         ln for ln in lines if ln.lower().startswith(("fatal:", "error:", "remote: error"))
     ]
-    return (meaningful or lines or [""])[-1]
+    specific = [ln for ln in meaningful if not ln.lower().startswith(_FOLLOW_UPS)]
+    return (specific or meaningful or lines or [""])[0 if specific else -1]
 
 
 # --------------------------------------------------------------------------- checkouts
@@ -414,7 +422,7 @@ def run_git_bytes(
     status = process.returncode
     err = raw_err.decode("utf-8", "replace")
     if check and status != 0:
-        reason = _last_line(err) or f"exit status {status}"
+        reason = failure_reason(err) or f"exit status {status}"
         raise GitError(redact(f"git {args[0]} failed: {reason}"))
     return status, raw_out, err
 
@@ -516,7 +524,7 @@ def _clone_reason(stderr: str, branch: str | None) -> str:
         )
     if " 403" in text:
         return "access denied (403)"
-    return _last_line(stderr) or "git clone failed"
+    return failure_reason(stderr) or "git clone failed"
 
 
 def open_local(path: Path, redact: Redactor | None = None) -> Checkout:

@@ -243,3 +243,37 @@ def test_delivery_result_describe(tmp_path: Path) -> None:
     )
     assert opened.describe() == "opened https://h/p/1 (branch updater/main/x)"
     assert DeliveryResult(plan, "dry-run").describe() == ""
+
+
+def test_failure_reason_is_what_git_said_went_wrong(tmp_path: Path) -> None:
+    import subprocess
+
+    missing = tmp_path / "nowhere.git"
+    done = subprocess.run(
+        ["git", "ls-remote", "--heads", "--", missing.as_uri()], capture_output=True, text=True
+    )
+    assert done.returncode != 0 and "Could not read from remote repository" in done.stderr
+    assert git.failure_reason(done.stderr) == (
+        f"fatal: '{missing}' does not appear to be a git repository"
+    )
+    # ssh's answer, and a protected branch: the reason comes before git's follow-up
+    assert (
+        git.failure_reason(
+            "ERROR: Repository not found.\nfatal: Could not read from remote repository.\n\n"
+            "Please make sure you have the correct access rights\nand the repository exists.\n"
+        )
+        == "ERROR: Repository not found."
+    )
+    assert (
+        git.failure_reason(
+            "remote: error: GH006: Protected branch update failed for refs/heads/main.\n"
+            "To https://github.com/acme/config.git\n ! [remote rejected] main -> main\n"
+            "error: failed to push some refs to 'https://github.com/acme/config.git'\n"
+        )
+        == "remote: error: GH006: Protected branch update failed for refs/heads/main."
+    )
+    assert git.failure_reason("error: failed to push some refs to 'x'\n") == (
+        "error: failed to push some refs to 'x'"
+    )
+    assert git.failure_reason("something odd\n") == "something odd"
+    assert git.failure_reason("") == ""

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import requests
 
 from tests.support.registry import free_port
+from tests.support.remotes import Remote, kustomization
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "serve-test-secret"
@@ -195,3 +196,11 @@ def config_text(images: str, webhooks: str = "", extra: str = "") -> str:
         + webhooks
         + extra
     )
+
+
+def overlay_remote(path: Path, image: str, tag: str = "1.0.0", **more: str) -> Remote:
+    """A bare config repo at ``path`` with ``apps/api`` deploying ``image:tag`` (and an
+    overlay per ``name=image`` in ``more``, at the same tag)."""
+    files = {"apps/api/kustomization.yaml": kustomization(image, tag)}
+    files |= {f"apps/{name}/kustomization.yaml": kustomization(i, tag) for name, i in more.items()}
+    return Remote(path, {**files, "apps/base/kustomization.yaml": "resources: []\n"})

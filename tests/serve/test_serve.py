@@ -9,22 +9,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
-from tests.serve.server import SECRET, Server, config_text, generic, poll_until, running, signed
-from tests.support.remotes import Remote, git, kustomization
+from tests.serve.server import (
+    SECRET,
+    Server,
+    config_text,
+    generic,
+    overlay_remote,
+    poll_until,
+    running,
+    signed,
+)
+from tests.support.remotes import Remote, git
 
 IMAGE = "registry.acme.test/acme/api"
 DIGEST = "sha256:" + "4c" * 32
 
 
 def make_remote(tmp_path: Path, tag: str = "1.0.0") -> Remote:
-    return Remote(
-        tmp_path / "remote.git",
-        {
-            "apps/api/kustomization.yaml": kustomization(IMAGE, tag),
-            "apps/base/kustomization.yaml": "resources: []\n",
-        },
-    )
+    return overlay_remote(tmp_path / "remote.git", IMAGE, tag)
 
 
 def write_config(tmp_path: Path, images: str, webhooks: str = "") -> Path:
@@ -230,6 +234,16 @@ def test_an_oversized_chunked_body_is_refused_while_reading(server: Server) -> N
     assert server.state()["counts"]["queued"] == 0
 
 
+def answer(server: Server, path: str) -> tuple[int, str] | None:
+    """The server's status and text at ``path``, or None while nothing listens yet (a
+    tuple, since a 503 ``Response`` is false and would read as no answer)."""
+    try:
+        got = server.session.get(f"{server.url}{path}", timeout=5)
+    except requests.ConnectionError:
+        return None
+    return got.status_code, got.text
+
+
 def test_not_ready_while_the_config_repo_cannot_be_reached(tmp_path: Path) -> None:
     config = write_config(tmp_path, SEMVER)
     missing = (tmp_path / "nowhere.git").as_uri()
@@ -237,9 +251,11 @@ def test_not_ready_while_the_config_repo_cannot_be_reached(tmp_path: Path) -> No
     with running(server):
         server.start(ready=False)
         poll_until(lambda: server.logs("not-ready"), "the start-up check")
-        ready = server.session.get(f"{server.url}/readyz")
-        assert ready.status_code == 503
-        assert ready.text.startswith(f"not ready: cannot reach {missing}")
+        # the check runs beside the listener's start-up, and may log before it listens
+        status, text = poll_until(lambda: answer(server, "/readyz"), "the listener")
+        assert status == 503
+        assert text.startswith(f"not ready: cannot reach {missing}: fatal: ")
+        assert "does not appear to be a git repository" in text
         assert server.session.get(f"{server.url}/healthz").status_code == 200
         # events are still taken and kept while not ready
         assert server.push_event(f"{IMAGE}:1.2.0").json()["accepted"] == 1

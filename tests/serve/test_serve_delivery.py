@@ -7,8 +7,8 @@ import re
 import threading
 from pathlib import Path
 
-from tests.serve.server import Server, config_text, poll_until, running
-from tests.support.remotes import Remote, git, kustomization
+from tests.serve.server import Server, config_text, overlay_remote, poll_until, running
+from tests.support.remotes import Remote, git
 
 API = "registry.acme.test/acme/api"
 WORKER = "registry.acme.test/acme/worker"
@@ -29,14 +29,7 @@ def refusing(remote: Remote, times: int) -> None:
 
 
 def setup(tmp_path: Path, webhooks: str) -> tuple[Remote, Path]:
-    remote = Remote(
-        tmp_path / "remote.git",
-        {
-            "apps/api/kustomization.yaml": kustomization(API, "1.0.0"),
-            "apps/worker/kustomization.yaml": kustomization(WORKER, "1.0.0"),
-            "apps/base/kustomization.yaml": "resources: []\n",
-        },
-    )
+    remote = overlay_remote(tmp_path / "remote.git", API, worker=WORKER)
     images = "".join(
         f"  - name: {name}\n    policy: semver\n    range: '^1'\n" for name in (API, WORKER)
     )

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve.server import Server, config_text, poll_until, running
+from tests.serve.server import Server, config_text, overlay_remote, poll_until, running
 from tests.support.fakeforge import FakeForgeServer
-from tests.support.remotes import TOKEN, Remote, kustomization
+from tests.support.remotes import TOKEN
 
 pytestmark = pytest.mark.forge
 
@@ -21,13 +21,7 @@ BRANCH = "updater/main/acme-api"
 def test_a_later_event_updates_the_same_pull_request(
     tmp_path: Path, forge: FakeForgeServer
 ) -> None:
-    remote = Remote(
-        tmp_path / "remotes" / "acme" / "config.git",
-        {
-            "apps/api/kustomization.yaml": kustomization(IMAGE, "1.0.0"),
-            "apps/base/kustomization.yaml": "resources: []\n",
-        },
-    )
+    remote = overlay_remote(tmp_path / "remotes" / "acme" / "config.git", IMAGE)
     forge.github.add_repo("acme/config", git_dir=remote.path)
     config = tmp_path / "updater.yaml"
     config.write_text(config_text(f"  - name: {IMAGE}\n    policy: semver\n", "  debounce: 0s\n"))

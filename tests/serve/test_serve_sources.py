@@ -9,22 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve.server import Server, config_text, running
+from tests.serve.server import Server, config_text, overlay_remote, running
 from tests.serve.test_sources import SECRET, SECRETS, unsigned, valid_request
-from tests.support.remotes import Remote, kustomization
 from updater.serve.sources import SOURCES, Incoming, read_events
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp: Path = tmp_path_factory.mktemp("sources")
-    remote = Remote(
-        tmp / "remote.git",
-        {
-            "apps/api/kustomization.yaml": kustomization("registry.acme.test/acme/api", "1.0"),
-            "apps/base/kustomization.yaml": "resources: []\n",
-        },
-    )
+    remote = overlay_remote(tmp / "remote.git", "registry.acme.test/acme/api", "1.0")
     config = tmp / "updater.yaml"
     # debounce of an hour: the events stay queued, so the counts below are the 202s' own
     config.write_text(

@@ -41,5 +41,5 @@ def check_repo(repo: str, mode: str, options: DeliveryOptions) -> None:
         check=False,
     )
     if status != 0:
-        last = (err.strip().splitlines() or ["git ls-remote failed"])[-1]
-        raise DeliveryError(redact(f"cannot reach {remote.redact_url(url)}: {last}"))
+        reason = git.failure_reason(err) or "git ls-remote failed"
+        raise DeliveryError(redact(f"cannot reach {remote.redact_url(url)}: {reason}"))
