@@ -63,6 +63,25 @@ _CREDENTIAL_HELPER = (
 )
 
 
+# Where a repository is, as git's environment says (``git rev-parse --local-env-vars``
+# without the config ones): git sets them for its hooks and a CI job may export them, but
+# the bot names its repository by ``cwd``, so an inherited one would make it read, commit
+# to or clone over another repository.
+REPOSITORY_VARIABLES = (
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_DIR", "GIT_GRAFT_FILE",
+    "GIT_IMPLICIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_NO_REPLACE_OBJECTS", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX", "GIT_REPLACE_REF_BASE",
+    "GIT_SHALLOW_FILE", "GIT_WORK_TREE", "GIT_NAMESPACE",
+)  # fmt: skip
+
+
+def process_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The whole environment of one git process: ours, without inherited repository
+    variables, plus ``env``."""
+    inherited = {k: v for k, v in os.environ.items() if k not in REPOSITORY_VARIABLES}
+    return {**inherited, **env}
+
+
 def auth_environment(url: str, auth: HttpAuth | None) -> dict[str, str]:
     """Environment for one git process: no prompts, bounded transfers, redirects only on
     the first request, and a credential helper bound to ``auth``'s origin if any."""
@@ -400,7 +419,7 @@ def run_git_bytes(
         process = subprocess.Popen(
             ["git", *args],
             cwd=cwd,
-            env={**os.environ, **env},
+            env=process_environment(env),
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
