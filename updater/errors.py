@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# C0 and C1 controls, DEL and the Unicode line separators: repo text (a file name, a
+# value) shown in an error must not move the cursor, retitle the terminal or start a line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class UpdaterError(Exception):
@@ -32,9 +37,17 @@ class UpdaterError(Exception):
         return {"file": self.file, "line": self.line, "message": self.message}
 
 
+def escaped(text: str) -> str:
+    """``text`` with every control character shown as its escape (``\\x1b``, ``\\n``)."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
 def located(message: str, file: str | None, line: int | None) -> str:
+    """The line shown: ``file:line: message``, escaped (both may hold repo text)."""
+    message = escaped(message)
     if not file:
         return message
+    file = escaped(file)
     return f"{file}:{line}: {message}" if line else f"{file}: {message}"
 
 

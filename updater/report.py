@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from updater.edit.model import Plan, Record, Reference, Skipped
+from updater.errors import escaped
 from updater.trailers import (
     SET_IMAGE,
     BotTrailers,
@@ -24,8 +25,8 @@ def render_diff(plan: Plan, *, color: bool = False) -> str:
         lines = difflib.unified_diff(
             edit.old_text.splitlines(keepends=True),
             edit.new_text.splitlines(keepends=True),
-            fromfile=f"a/{edit.path}",
-            tofile=f"b/{edit.path}",
+            fromfile=f"a/{one_line(edit.path)}",
+            tofile=f"b/{one_line(edit.path)}",
         )
         for line in lines:
             if not line.endswith("\n"):
@@ -52,13 +53,12 @@ PROPOSAL_MARKER = "gitops-updater"
 # GitHub refuses a PR body over 65,536 characters (GitLab's limit is far higher); the
 # body is summarised to stay under this, marker included.
 BODY_LIMIT = 60_000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 def one_line(text: str) -> str:
     """``text`` with every control character (newlines included) shown escaped, so that
-    repo text can never begin a line of its own."""
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+    repo text can never begin a line of its own, nor reach a terminal as a command."""
+    return escaped(text)
 
 
 def template_literal(text: str) -> str:
@@ -334,6 +334,7 @@ def scan_table(sites: list[Reference], skips: list[Skipped]) -> str:
     ]
     if not rows:
         return "no image references found\n"
+    rows = [(one_line(a), b, one_line(c)) for a, b, c in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     header = ("FILE:LINE", "KIND", "IMAGE")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=False)]
@@ -387,4 +388,4 @@ def summary(plan: Plan) -> str:
         for (old, new), names in files.items()
     ]
     lines += [f"{c}: already up to date" for c in plan.up_to_date]
-    return "\n".join(lines)
+    return "\n".join(one_line(line) for line in lines)

@@ -220,3 +220,37 @@ def test_unknown_option_and_help() -> None:
 def test_missing_path(repo: Path) -> None:
     result = updater("set-image", "--repo", str(repo), "--path", "nope", "ghcr.io/acme/api:1")
     assert result.returncode == 2 and "--path nope" in result.stderr
+
+
+# BEL, backspace and an OSC title sequence: click strips only CSI colour codes from
+# output that is not a terminal, so these reach a pipe as they would reach a terminal.
+HOSTILE = "\x07\x08\x1b]0;owned\x07"
+
+
+def test_repo_text_is_escaped_in_the_scan_table_diff_and_summary(tmp_path: Path) -> None:
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            f"a{HOSTILE}.yaml": "image: ghcr.io/acme/api:1.4.2\n",
+            "b.yaml": 'image: "ghcr.io/acme/api:1.4.2\\a\\e]0;x\\a"\n'
+            'skip: {repository: "ghcr.io/acme/api\\b", tag: 1}\n',
+        },
+    )
+    scan = updater("scan", "--repo", str(repo), "--skipped")
+    dry = updater("set-image", "--repo", str(repo), "ghcr.io/acme/api:1.5.0")
+    assert scan.returncode == 0 and dry.returncode == 0, scan.stderr + dry.stderr
+    for out in (scan.stdout, dry.stdout, dry.stderr):
+        assert not any(ch in out for ch in "\x07\x08\x1b"), repr(out)
+    assert "a\\x07\\x08\\x1b]0;owned\\x07.yaml:1" in scan.stdout
+    assert "ghcr.io/acme/api:1.4.2\\x07\\x1b]0;x\\x07" in scan.stdout
+    assert "not an image name: ghcr.io/acme/api\\x08" in scan.stdout
+    assert "+++ b/a\\x07\\x08\\x1b]0;owned\\x07.yaml" in dry.stdout
+    assert "ghcr.io/acme/api:1.4.2\\x07\\x1b]0;x\\x07 -> ghcr.io/acme/api:1.5.0" in dry.stderr
+
+
+def test_repo_text_is_escaped_in_an_error(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {f"a{HOSTILE}.yaml": "image: a\nimage: b\n"})
+    result = updater("scan", "--repo", str(repo))
+    assert result.returncode == 3
+    shown = "a\\x07\\x08\\x1b]0;owned\\x07.yaml"
+    assert result.stderr == f"updater: error: {shown}:2: duplicate key 'image'\n"
