@@ -239,7 +239,32 @@ def run_command(
     sys.exit(status or 0)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _asks_for_json(args: list[str]) -> bool:
+    """``--json`` among the options (not after ``--``, where it is an argument)."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+class UpdaterGroup(click.Group):
+    """The top-level group: a refusal of click's own (an unknown option, a value out of
+    range, two mode flags) keeps ``--json``'s promise, the error object on stdout, as
+    ``run_command`` does for the commands' errors; click still prints its usage text."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["updater.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            message = redact_userinfo(error.format_message())  # it may repeat a value
+            if _asks_for_json(ctx.meta.get("updater.args", [])):
+                report = {"error": {"file": None, "line": None, "message": message}}
+                click.echo(json.dumps(report, indent=2))
+            raise click.UsageError(message, error.ctx) from None
+
+
+@click.group(cls=UpdaterGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="updater")
 def cli() -> None:
     """Rewrite container image tags and digests in a GitOps config repo, changing no
