@@ -14,6 +14,7 @@ from tests.edit.helpers import make_repo
 from updater.cli import cli
 
 DIGEST = "sha256:" + "a" * 64
+NEW_DIGEST = "sha256:" + "b" * 64
 NAME = ".argocd-source-api.yaml"
 
 
@@ -146,3 +147,35 @@ def test_an_override_listing_the_image_is_updated_whatever_the_path(tmp_path: Pa
         "ghcr.io/acme/api:2.0.0",
     )
     assert after[NAME] == "kustomize:\n  images:\n  - ghcr.io/acme/api:2.0.0\n"
+
+
+def test_helm_parameter_holding_a_whole_reference_is_set(tmp_path: Path) -> None:
+    """Argo CD Image Updater's ``helm.image-spec`` writes ``repo:tag`` into one parameter
+    (``worker.image``); it is read as a values file's ``image: repo:tag`` is."""
+    before = f"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+spec:
+  source:
+    helm:
+      parameters:
+      - name: worker.image
+        value: ghcr.io/acme/api:1.4.2  # image-spec
+      - name: image
+        value: "ghcr.io/acme/web@{DIGEST}"
+      - name: sidecar.image
+        value: busybox
+"""
+    make_repo(tmp_path, {"app.yaml": before})
+    images = ["ghcr.io/acme/api:1.5.0", f"ghcr.io/acme/web@{NEW_DIGEST}"]
+    result = CliRunner().invoke(cli, ["set-image", "--repo", str(tmp_path), "--write", *images])
+    assert result.exit_code == 0, result.output
+    after = (tmp_path / "app.yaml").read_text()
+    assert after == before.replace("1.4.2", "1.5.0").replace(DIGEST, NEW_DIGEST)
+    scan = CliRunner().invoke(cli, ["scan", "--repo", str(tmp_path), "--json", "--skipped"])
+    found = [(r["yaml_path"], r.get("image")) for r in json.loads(scan.output)]
+    assert found == [
+        ("spec.source.helm.parameters[0].value", "ghcr.io/acme/api:1.5.0"),
+        ("spec.source.helm.parameters[1].value", f"ghcr.io/acme/web@{NEW_DIGEST}"),
+        ("spec.source.helm.parameters[2].value", "busybox"),  # a name alone, as before
+    ]

@@ -327,6 +327,7 @@ def find_parameters(document: Document, parameters: Node, path: str) -> Iterator
     if not is_sequence(parameters):
         return
     groups: dict[str, dict[str, tuple[str, ScalarNode]]] = {}
+    image_leaf: set[str] = set()  # prefixes whose repository is an ``…image`` parameter
     for index, item in enumerate(parameters.value):
         name = scalar(item, "name")
         value = scalar(item, "value")
@@ -343,7 +344,14 @@ def find_parameters(document: Document, parameters: Node, path: str) -> Iterator
         }.get(leaf)
         if role is not None:
             groups.setdefault(prefix, {})[role] = (f"{path}[{index}].value", value)
-    for group in groups.values():
+            if leaf == "image":
+                image_leaf.add(prefix)
+    for prefix, group in groups.items():
+        if prefix in image_leaf and set(group) == {"repository"}:
+            whole = _whole_parameter(document, *group["repository"])
+            if whole is not None:
+                yield whole
+                continue
         if "repository" not in group:
             for _, node in group.values():
                 yield Skipped(
@@ -357,6 +365,18 @@ def find_parameters(document: Document, parameters: Node, path: str) -> Iterator
                 break
         else:
             yield _parameter_site(document, group)
+
+
+def _whole_parameter(document: Document, path: str, node: ScalarNode) -> Site | Skipped | None:
+    """``worker.image=repo:tag`` (Argo CD Image Updater's ``helm.image-spec``) is a whole
+    reference, as a values file's ``image: repo:tag`` is; None when it holds a name alone
+    (then it is the repository of its group)."""
+    if not node.value or unsupported_reason(node.value) or is_block_scalar(node):
+        return None
+    ref = split_reference(node.value)
+    if ref.tag is None and ref.digest is None:
+        return None
+    return ref_site(file=document.path, kind="argocd", path=path, node=node)
 
 
 def _parameter_site(document: Document, group: dict[str, tuple[str, ScalarNode]]) -> Site | Skipped:
