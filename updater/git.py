@@ -207,13 +207,20 @@ _FOLLOW_UPS = ("fatal: could not read from remote repository", "error: failed to
 def failure_reason(text: str) -> str:
     """The line of git's stderr that says what went wrong: its first ``fatal:`` /
     ``error:`` line that is not one of git's follow-ups (``Could not read from remote
-    repository.`` comes after every reason), else the last such line, else the last."""
+    repository.`` comes after every reason), else the line before that follow-up
+    (ssh's own reason: ``ssh: connect to host ...``, ``Permission denied (publickey).``),
+    else the last such line, else the last."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     meaningful = [
         ln for ln in lines if ln.lower().startswith(("fatal:", "error:", "remote: error"))
     ]
     specific = [ln for ln in meaningful if not ln.lower().startswith(_FOLLOW_UPS)]
-    return (specific or meaningful or lines or [""])[0 if specific else -1]
+    if specific:
+        return specific[0]
+    follow_up = next((n for n, ln in enumerate(lines) if ln.lower().startswith(_FOLLOW_UPS[0])), 0)
+    if follow_up:  # the transport (ssh) said why, on a line of its own
+        return lines[follow_up - 1]
+    return (meaningful or lines or [""])[-1]
 
 
 # --------------------------------------------------------------------------- checkouts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -276,6 +277,20 @@ def test_unreachable_http_remote() -> None:
     )
     assert result.returncode == 5
     assert "cannot clone http://127.0.0.1:9/acme/config.git" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="no ssh client")
+def test_unreachable_ssh_remote_names_ssh_s_reason() -> None:
+    """ssh says why before git's follow-up ('Could not read from remote repository.'):
+    the one line is ssh's."""
+    result = run_updater(
+        "set-image", "--repo", "ssh://git@127.0.0.1:9/acme/config.git", "--push",
+        "ghcr.io/acme/api:1.1.0", env={"GIT_SSH_COMMAND": "ssh -o BatchMode=yes"},
+    )  # fmt: skip
+    assert result.returncode == 5
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Connection refused" in lines[0], result.stderr
+    assert "Could not read from remote repository" not in lines[0]
 
 
 def test_missing_branch(remote: Remote) -> None:
