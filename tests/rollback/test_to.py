@@ -170,3 +170,15 @@ def test_push_with_a_hold_on_a_sparse_clone_carries_the_config(tmp_path: Path) -
     config = git(bare, "show", "main:.image-updater.yaml")
     assert config.startswith(CONFIG + "holds:\n  - image: ghcr.io/acme/api\n")
     assert git(bare, "rev-list", "--count", "main").strip() == "2"
+
+
+def test_an_image_referenced_nowhere_suggests_only_what_rollback_takes(tmp_path: Path) -> None:
+    """set-image's advice ('or pass --allow-no-match') names an option rollback has not."""
+    name, template = KINDS["manifest"]
+    repo = make_repo(tmp_path / "repo", {name: template.format(v="1.5.0")})
+    result = run("rollback", "--repo", str(repo), "ghcr.io/acme/gone", "--to", "1.4.2", "--write")
+    assert result.exit_code == 4, result.output
+    assert "ghcr.io/acme/gone:1.4.2: image referenced nowhere" in result.stderr
+    assert "--allow-no-match" not in result.stderr
+    assert "updater scan" in result.stderr
+    assert (repo / name).read_text() == template.format(v="1.5.0")

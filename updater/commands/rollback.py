@@ -128,7 +128,9 @@ def make_planner(request: RollbackRequest, repository: str, spelled: str) -> Any
             root, repository, request.paths, request.steps or 1
         )
         change = Change(repository=repository, spelled=spelled, tag=tag, digest=digest)
-        plan: Plan = set_image.make_planner([change], request.paths, False)(root)
+        plan: Plan = set_image.make_planner(
+            [change], request.paths, False, "run `updater scan` to list references"
+        )(root)
         strays = sorted({r.file for r in plan.records if r.repository != repository})
         if strays:  # the engine never does this; a rollback must never move another image
             raise EditError(f"the rollback would change other images in {', '.join(strays)}")

@@ -63,7 +63,14 @@ def resolve_from_registry(repository: str, tag: str) -> str:
     return resolve_digest(repository, tag)
 
 
-def make_planner(changes: list[Change], paths: tuple[str, ...], allow_no_match: bool) -> Any:
+ADVICE = "run `updater scan` to list references, or pass --allow-no-match"
+
+
+def make_planner(
+    changes: list[Change], paths: tuple[str, ...], allow_no_match: bool, advice: str = ADVICE
+) -> Any:
+    """``advice`` ends the referenced-nowhere error: what the calling command offers."""
+
     def make_plan(root: Path) -> Plan:
         result = plan_locating_digests(
             lambda resolve: plan(root, changes, paths=paths, resolve_digest=resolve),
@@ -72,10 +79,7 @@ def make_planner(changes: list[Change], paths: tuple[str, ...], allow_no_match: 
         if result.unmatched and not allow_no_match:
             names = ", ".join(str(c) for c in result.unmatched)
             where = f" under {', '.join(paths)}" if paths else ""
-            raise NoMatchError(
-                f"{names}: image referenced nowhere{where} "
-                "(run `updater scan` to list references, or pass --allow-no-match)"
-            )
+            raise NoMatchError(f"{names}: image referenced nowhere{where} ({advice})")
         return result
 
     return make_plan
