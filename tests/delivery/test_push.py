@@ -412,3 +412,15 @@ def test_signing_follows_git_config(remote: Remote, tmp_path: Path, git_sandbox:
     assert result.returncode == 0, result.stderr
     raw = git("cat-file", "commit", "main", cwd=remote.path)
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in raw
+
+
+@pytest.mark.parametrize("mode", ["--dry-run", "--write", "--commit", "--push"])
+def test_a_bare_repository_path_is_named_as_one(remote: Remote, mode: str) -> None:
+    """A bare remote's directory has no files to edit: say so and give the URL that
+    works, rather than 'not a git repository' or 'image referenced nowhere'."""
+    result = run_updater("set-image", "--repo", str(remote.path), mode, "ghcr.io/acme/api:1.1.0")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "a bare repository" in lines[0], result.stderr
+    assert f"--repo {remote.url}" in lines[0]
+    assert len(remote.log()) == 1

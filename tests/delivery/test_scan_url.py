@@ -88,3 +88,10 @@ def test_clone_options_with_a_directory_are_refused(tmp_path: Path, flag: str, v
     assert result.stderr == (
         f"updater: error: {flag}: only with a URL --repo (a directory is scanned as it is)\n"
     )
+
+
+def test_scan_of_a_bare_repository_path_names_its_url(remote: Remote) -> None:
+    """Not 'no image references found': the files are in the objects, not the directory."""
+    result = run_updater("scan", "--repo", str(remote.path) + "/")
+    assert result.returncode == 2, result.stderr
+    assert "a bare repository" in result.stderr and f"--repo {remote.url}" in result.stderr

@@ -36,6 +36,9 @@ def run(
     else:
         if not Path(repo).is_dir():
             raise UsageError(f"--repo {repo}: not a directory or a git URL")
+        from updater.deliver.local import refuse_git_directory
+
+        refuse_git_directory(repo)
         checkout.refuse_with_directory(repo, clone, "scanned")
         result = read(Path(repo))
     if as_json:

@@ -32,7 +32,25 @@ def checked_dir(repo: str) -> Path:
     root = Path(repo)
     if not root.is_dir():
         raise UsageError(f"--repo {repo}: not a directory")
+    refuse_git_directory(repo)
     return root
+
+
+def refuse_git_directory(repo: str) -> None:
+    """Exit 2 for a bare repository or a ``.git`` directory: its files are in objects,
+    so a walk would find no references (and git no work tree); name what works."""
+    root = Path(repo)
+    if not ((root / "HEAD").is_file() and (root / "objects").is_dir() and (root / "refs").is_dir()):
+        return
+    resolved = root.resolve()
+    if resolved.name == ".git":
+        raise UsageError(
+            f"--repo {repo}: a git directory; give its work tree, --repo {resolved.parent}"
+        )
+    raise UsageError(
+        f"--repo {repo}: a bare repository (no files to edit); to clone it, give its URL:"
+        f" --repo {resolved.as_uri()}"
+    )
 
 
 def dry_run(job: Job) -> DeliveryResult:
