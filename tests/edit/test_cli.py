@@ -211,6 +211,27 @@ def test_symlink_inside_the_repo_is_edited_through_its_target_once(repo: Path) -
     assert b"1.5.0" in (repo / "base/deployment.yaml").read_bytes()
 
 
+def test_symlink_to_a_file_the_walk_reads_anyway_is_reported_once(repo: Path) -> None:
+    (repo / "base" / "alias.yaml").symlink_to("deployment.yaml")
+    (repo / "overlays" / "prod" / "linked.yaml").symlink_to("../../base/deployment.yaml")
+    dry = updater("set-image", "--repo", str(repo), "--json", "ghcr.io/acme/api:1.5.0")
+    report = json.loads(dry.stdout)
+    assert report["files"] == ["base/deployment.yaml", "overlays/prod/kustomization.yaml"]
+    assert [c["file"] for c in report["changes"]] == report["files"]
+    scan = updater("scan", "--repo", str(repo), "--skipped")
+    rows = [line.split(maxsplit=2) for line in scan.stdout.splitlines()[1:]]
+    linked = ["skipped", "symlink to base/deployment.yaml, read there"]
+    assert rows == [
+        ["base/deployment.yaml:10", "manifest", "ghcr.io/acme/api:1.4.2"],
+        ["overlays/prod/kustomization.yaml:4", "kustomize", "ghcr.io/acme/api:1.4.2"],
+        ["base/alias.yaml", *linked],
+        ["overlays/prod/linked.yaml", *linked],
+    ]
+    # Named on purpose, a symlink is read under its own name.
+    named = updater("scan", "--repo", str(repo), "--path", "base/alias.yaml")
+    assert "base/alias.yaml:10" in named.stdout
+
+
 def test_unknown_option_and_help() -> None:
     assert updater("--help").returncode == 0
     result = updater("set-image", "--bogus", "x:1")

@@ -61,6 +61,7 @@ class Candidate:
     relative: str  # with '/', for messages and reports (a symlink's own name)
     explicit: bool = False  # named (or directly under a directory named) by --path
     named: bool = False  # named by --path itself, not found under a named directory
+    linked: bool = False  # found by the walk through a symlink (``path`` is its target)
 
     @property
     def name(self) -> str:
@@ -107,7 +108,8 @@ def candidates(
     the files and directories passed over go into ``skipped``, with the reason.
 
     Only regular files are candidates. A symlink to a file inside the repo is read
-    through its target; one that leaves the repo is an error. Dangling symlinks,
+    through its target (passed over when the walk reads that target under its own
+    name); one that leaves the repo is an error. Dangling symlinks,
     symlink loops, symlinks to directories, FIFOs, sockets and devices are never opened:
     each is passed over with the reason. Directory symlinks are not followed
     (they would make files appear twice or leave the repo).
@@ -116,6 +118,7 @@ def candidates(
     real_root = Path(os.path.realpath(root))
     starts = [_start(base, real_root, p) for p in paths] if paths else [(base, "", False)]
     seen: set[str] = set()
+    listed: list[Candidate] = []
     for start, relative, is_file in starts:
         explicit = bool(paths)
         if is_file:
@@ -127,7 +130,25 @@ def candidates(
         for candidate in found:
             if candidate.relative not in seen:
                 seen.add(candidate.relative)
-                yield candidate
+                listed.append(candidate)
+    yield from _once(listed, real_root, skipped)
+
+
+def _once(
+    listed: list[Candidate], real_root: Path, skipped: list[Skipped] | None
+) -> Iterator[Candidate]:
+    """The candidates, without a symlink the walk found whose target it reads anyway:
+    one file is read, edited and reported once, under its own name."""
+    if not any(c.linked for c in listed):
+        yield from listed
+        return
+    real = {os.path.realpath(c.path): c.relative for c in listed if not c.linked}
+    for candidate in listed:
+        target = real.get(candidate.path) if candidate.linked else None
+        if target is None:
+            yield candidate
+        else:
+            _note(skipped, candidate.relative, f"symlink to {target}, read there")
 
 
 def _relative(base: Path, real_root: Path, path: Path) -> str:
@@ -256,7 +277,7 @@ def _through_link(path: str, shown: str, explicit: bool, real_root: Path) -> Can
         return "symlink to a directory, not followed"
     if not stat.S_ISREG(target.st_mode):
         return f"symlink to {kind_of(target.st_mode)}"
-    return Candidate(real, shown, explicit)
+    return Candidate(real, shown, explicit, linked=True)
 
 
 def load(candidate: Candidate, raw: bytes | None = None) -> Document:
