@@ -5,6 +5,7 @@ stdout, as for every other failure."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,36 @@ def test_a_refused_value_shows_no_url_user_info() -> None:
     assert result.returncode == 2
     assert "SECRET" not in result.stdout + result.stderr
     assert "https://***@git.example/x" in json.loads(result.stdout)["error"]["message"]
+
+
+def option_help(command: list[str], option: str) -> str:
+    """The help text of ``option`` in ``command --help``, on one line."""
+    text = run_updater(*command, "--help").stdout
+    entries = re.split(r"\n  (?=-)", text)
+    entry = next(e for e in entries if e.split()[0].rstrip(",") == option)
+    return " ".join(entry.split()[1:])
+
+
+@pytest.mark.parametrize(
+    ("command", "default"),
+    [
+        (["set-image"], "--dry-run"),
+        (["poll"], "--dry-run"),
+        (["rollback"], "--dry-run"),
+        (["promote"], "--dry-run"),
+        (["hold", "add"], "--write"),
+        (["hold", "remove"], "--write"),
+        (["serve"], None),  # the config's delivery.mode, else dry-run: the text says so
+    ],
+)
+def test_the_help_marks_the_mode_the_command_defaults_to(
+    command: list[str], default: str | None
+) -> None:
+    for mode in ("--dry-run", "--write", "--commit", "--push", "--pull-request"):
+        marked = "(default)" in option_help(command, mode)
+        assert marked == (mode == default), (command, mode)
+
+
+def test_deliver_s_help_names_the_command_it_is_on() -> None:
+    assert "poll only" not in option_help(["promote"], "--deliver")
+    assert "delivery.mode" in option_help(["promote"], "--deliver")

@@ -28,13 +28,13 @@ MODES = MODE_NAMES
 
 
 MODE_HELP = {
-    "dry-run": "Print a unified diff and write nothing (default).",
+    "dry-run": "Print a unified diff and write nothing.",
     "write": "Write the working tree only.",
     "commit": "Write and make a local commit.",
     "push": "Commit on the branch tip and push it, re-planning on races.",
     "pull-request": "Push a bot branch and open or update a PR/MR.",
     "deliver": "Deliver the way the config's delivery.mode says (without a mode flag,"
-    " poll only prints a diff).",
+    " only a diff is printed).",
 }
 
 
@@ -49,19 +49,22 @@ def _choose_mode(ctx: click.Context, param: click.Parameter, value: bool) -> Non
     ctx.params["mode"] = mode
 
 
-def mode_options(*extra: str) -> Callable[[F], F]:
+def mode_options(*extra: str, default: str | None = "dry-run") -> Callable[[F], F]:
     """The MODE flags of the contract (and ``extra`` ones): at most one of them. The
-    command receives ``mode``: the flag given, or None when none was given."""
+    command receives ``mode``: the flag given, or None when none was given. ``default``:
+    the mode the command takes without a flag, marked so in the help (None: the help
+    text of the command says)."""
 
     def decorate(target: F) -> F:
         for mode in reversed((*MODES, *extra)):
+            marked = " (default)" if mode == default else ""
             target = click.option(
                 f"--{mode}",
                 mode.replace("-", "_"),
                 is_flag=True,
                 expose_value=False,
                 callback=_choose_mode,
-                help=MODE_HELP[mode],
+                help=MODE_HELP[mode].removesuffix(".") + marked + ".",
             )(target)
         return target
 

@@ -47,7 +47,7 @@ def _hold_options(func: Any) -> Any:
 @click.option(
     "--by", metavar="NAME", help="Who (default: $GITHUB_ACTOR, $GITLAB_USER_LOGIN, $USER)."
 )
-@mode_options()
+@mode_options(default="write")
 @delivery_options
 @timeout_option
 @click.argument("image")
@@ -63,7 +63,7 @@ def hold_add(image: str, timeout: float, mode: str | None = None, **options: Any
 
 @hold.command("remove")
 @_hold_options
-@mode_options()
+@mode_options(default="write")
 @delivery_options
 @timeout_option
 @click.argument("image")

@@ -50,7 +50,7 @@ def _seconds(text: str | None) -> float | None:
 )  # fmt: skip
 @click.option("--status", is_flag=True, help="Print what the state dir holds, and exit.")
 @click.option("--json", "as_json", is_flag=True, help="With --status: a JSON report.")
-@mode_options()
+@mode_options(default=None)
 @delivery_options
 def serve(
     config_path: str | None,
