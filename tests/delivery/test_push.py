@@ -80,6 +80,27 @@ def test_bad_message_template_is_a_usage_error(remote: Remote) -> None:
     assert len(remote.log()) == 1
 
 
+@pytest.mark.parametrize("mode", ["--commit", "--push"])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--message", "{nope}"), ("--author", "nobody"), ("--committer", "nobody")],
+)
+def test_a_bad_commit_option_is_refused_with_nothing_to_change(
+    remote: Remote, tmp_path: Path, mode: str, option: str, value: str
+) -> None:
+    """The repo already has the tag: the run would commit nothing, but the option is
+    still refused, so a CI job learns of it on its first run, not on the first change."""
+    checkout = tmp_path / "checkout"
+    git("clone", "-q", remote.url, str(checkout))
+    result = run_updater(
+        "set-image", "--repo", str(checkout), mode, option, value, "ghcr.io/acme/api:1.0.0"
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"updater: error: {option}: "), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(remote.log()) == 1 and git("status", "--porcelain", cwd=checkout) == ""
+
+
 def test_sparse_clone_only_fetches_the_path(remote: Remote, tmp_path: Path) -> None:
     from updater import git as ugit
 

@@ -53,6 +53,10 @@ MODES: dict[str, str] = {
 }
 
 
+# The modes that make a commit, whose commit options are checked before any work.
+COMMITTING = ("commit", "push", "pull-request")
+
+
 def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
     if request.mode not in MODES:
         raise UsageError(f"unknown mode {request.mode!r}")
@@ -62,6 +66,10 @@ def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
     repo_url, user, secret = remote.repo_credentials(request.repo)
     # One id for the whole run: a commit made again after a lost push race keeps it.
     job = Job(request, options, make_plan, repo_url, (user, secret), run_id(os.environ))
+    if request.mode in COMMITTING:
+        from updater.deliver.commits import check_parts
+
+        check_parts(job)
     return _runner(request.mode)(job)
 
 

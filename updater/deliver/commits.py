@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from updater import git
 from updater.deliver.model import Job
 from updater.deliver.options import DeliveryOptions
@@ -28,6 +30,13 @@ def commit_parts(
         run=job.run,
     )
     return message, author, committer
+
+
+def check_parts(job: Job) -> None:
+    """Refuse a bad ``--message``, ``--author`` or ``--committer`` before anything runs,
+    also when the plan will turn out to need no commit (a CI job would otherwise learn
+    of it only on its first real change)."""
+    commit_parts(job, Plan(root=Path("."), changes=()), base=None)
 
 
 def _identity(options: DeliveryOptions, option: str) -> git.Identity | None:
