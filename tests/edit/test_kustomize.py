@@ -4,13 +4,16 @@ entry's ``name`` only, and new entries written once, in the file's own style."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from tests.edit.checks import assert_only_values_changed
 from tests.edit.helpers import edited, make_repo, plan_for
+from updater.cli import cli
 from updater.errors import EditError
 from updater.reference import InvalidReference, parse_change
 
@@ -199,3 +202,62 @@ def test_new_entries_render_with_kustomize(tmp_path: Path) -> None:
     text = kustomization(tmp_path, "resources:\n  - a.yaml\n", "api:1", f"web@{DIGEST_A}")
     images = yaml.safe_load(text)["images"]
     assert images == [{"name": "api", "newTag": "1"}, {"name": "web", "digest": DIGEST_A}]
+
+
+FLUX_KUSTOMIZATION = f"""\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: api
+spec:
+  path: ./deploy
+  images:
+    - name: ghcr.io/acme/api
+      newTag: "1.4.2"   # CI
+    - name: web
+      newName: ghcr.io/acme/web
+      digest: {DIGEST_A}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: api
+spec:
+  values:
+    replicas: 2
+  postRenderers:
+    - kustomize:
+        images:
+          - name: docker.io/acme/api-sidecar
+            newName: ghcr.io/acme/api
+            newTag: 1.4.2
+"""
+
+
+def test_flux_kustomization_and_helm_release_post_renderer_images_are_entries(
+    tmp_path: Path,
+) -> None:
+    """Flux applies a Kustomization's ``spec.images`` and a HelmRelease's
+    ``postRenderers[].kustomize.images`` as kustomize does its ``images:``."""
+    make_repo(tmp_path, {"flux.yaml": FLUX_KUSTOMIZATION})
+    result = CliRunner().invoke(
+        cli,
+        [
+            "set-image",
+            "--repo",
+            str(tmp_path),
+            "--write",
+            "ghcr.io/acme/api:1.5.0",
+            f"ghcr.io/acme/web@{DIGEST_B}",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    after = (tmp_path / "flux.yaml").read_text()
+    assert after == FLUX_KUSTOMIZATION.replace("1.4.2", "1.5.0").replace(DIGEST_A, DIGEST_B)
+    scan = CliRunner().invoke(cli, ["scan", "--repo", str(tmp_path), "--json"])
+    found = [(r["kind"], r["yaml_path"]) for r in json.loads(scan.output)]
+    assert found == [
+        ("kustomize", "spec.images[0]"),
+        ("kustomize", "spec.images[1]"),
+        ("kustomize", "spec.postRenderers[0].kustomize.images[0]"),
+    ]

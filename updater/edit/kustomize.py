@@ -47,16 +47,22 @@ def matches(file_name: str, root: MappingNode) -> bool:
 
 
 def find(document: Document, root: Node) -> Iterator[Site | Skipped]:
-    found: list[Site | Skipped] = []
-    images = get(root, "images")
-    if is_sequence(images):
-        for index, entry in enumerate(images.value):
-            if is_mapping(entry):
-                site = entry_site(document, entry, f"images[{index}]")
-                if site is not None:
-                    found.append(site)
+    found = list(entries(document, get(root, "images"), "images"))
     found += inline_values(document, root)
     yield from sorted(found, key=lambda item: item.line)  # in the file's order, as scan lists
+
+
+def entries(document: Document, images: Node | None, path: str) -> Iterator[Site | Skipped]:
+    """The ``{name, newName, newTag, digest}`` entries of an ``images:`` list: a
+    kustomization's, and those Flux applies the same way (a Flux Kustomization's
+    ``spec.images``, a HelmRelease's ``postRenderers[].kustomize.images``)."""
+    if not is_sequence(images):
+        return
+    for index, entry in enumerate(images.value):
+        if is_mapping(entry):
+            site = entry_site(document, entry, f"{path}[{index}]")
+            if site is not None:
+                yield site
 
 
 def inline_values(document: Document, root: Node) -> Iterator[Site | Skipped]:

@@ -8,13 +8,15 @@ from collections.abc import Iterator
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
-from updater.edit import helm
+from updater.edit import helm, kustomize
 from updater.edit.document import (
     Document,
     get,
+    get_path,
     is_block_scalar,
     is_mapping,
     is_scalar,
+    is_sequence,
     is_string,
     join,
     line_of,
@@ -28,6 +30,7 @@ NOT_DEPLOYING_GROUPS = frozenset(
     {"image.toolkit.fluxcd.io", "argocd-image-updater.argoproj.io", "kyverno.io"}
 )
 HELM_RELEASE_GROUP = "helm.toolkit.fluxcd.io"
+FLUX_KUSTOMIZATION_GROUP = "kustomize.toolkit.fluxcd.io"
 
 
 def is_kubernetes_object(root: Node) -> bool:
@@ -46,25 +49,36 @@ def matches(file_name: str, root: MappingNode) -> bool:
 
 def find(document: Document, root: MappingNode) -> Iterator[Site | Skipped]:
     prune: frozenset[int] = frozenset()
+    spec = get(root, "spec")
     if is_helm_release(root):
-        values = get(get(root, "spec"), "values")
+        values = get(spec, "values")
         if is_mapping(values):
             yield from helm.find(document, values, "spec.values")
             prune = frozenset({id(values)})
         elif is_scalar(values) and is_string(values) and values.value.strip():
             yield Skipped(document.path, line_of(values), "", EMBEDDED_VALUES)
+        renderers = get(spec, "postRenderers")
+        for index, renderer in enumerate(renderers.value if is_sequence(renderers) else ()):
+            path = f"spec.postRenderers[{index}].kustomize.images"
+            yield from kustomize.entries(document, get_path(renderer, "kustomize", "images"), path)
+    elif _is_kind(root, FLUX_KUSTOMIZATION_GROUP, "Kustomization"):
+        yield from kustomize.entries(document, get(spec, "images"), "spec.images")
     if deploys_images(root):
         yield from images(document, root, prune)
 
 
 def is_helm_release(root: Node) -> bool:
+    return _is_kind(root, HELM_RELEASE_GROUP, "HelmRelease")
+
+
+def _is_kind(root: Node, group: str, name: str) -> bool:
     api_version = get(root, "apiVersion")
     kind = get(root, "kind")
     return (
         is_scalar(api_version)
-        and api_version.value.startswith(HELM_RELEASE_GROUP + "/")
+        and api_version.value.startswith(group + "/")
         and is_scalar(kind)
-        and kind.value == "HelmRelease"
+        and kind.value == name
     )
 
 
