@@ -341,3 +341,39 @@ def test_ignore_comment_takes_a_reference_out(tmp_path: Path) -> None:
     assert after == before.replace(
         "app:\n  image: ghcr.io/acme/lint:1.0", "app:\n  image: ghcr.io/acme/lint:2.0"
     )
+
+
+SHARED_TAG = """\
+version: &v 1.4.2
+api:
+  image:
+    repository: ghcr.io/acme/api
+    tag: *v
+web:
+  image:
+    repository: ghcr.io/acme/web
+    tag: *v
+"""
+
+
+def test_an_alias_another_image_reads_too_is_refused_not_moved(tmp_path: Path) -> None:
+    """Setting api's tag at the anchor would deploy web at api's new version."""
+    repo = make_repo(tmp_path / "repo", {"values.yaml": SHARED_TAG})
+    result = updater("set-image", "--repo", str(repo), "--write", "ghcr.io/acme/api:1.5.0")
+    assert result.returncode == 3
+    assert result.stderr == (
+        "updater: error: values.yaml:1: api.image.tag is set at the anchor &v, which web.image.tag"
+        " (ghcr.io/acme/web:1.4.2, line 8) reads too: setting it would change that image"
+        " as well; give one of them a value of its own, or set both; nothing written\n"
+    )
+    assert (repo / "values.yaml").read_text() == SHARED_TAG
+    both = updater(
+        "set-image",
+        "--repo",
+        str(repo),
+        "--write",
+        "ghcr.io/acme/api:1.5.0",
+        "ghcr.io/acme/web:1.5.0",
+    )
+    assert both.returncode == 0, both.stderr
+    assert (repo / "values.yaml").read_text() == SHARED_TAG.replace("1.4.2", "1.5.0")

@@ -189,6 +189,20 @@ class Document:
     def end(self, node: Node) -> int:
         return int(node.end_mark.index) + self.offset
 
+    def anchor(self, node: Node) -> str:
+        """The node's anchor name (``v`` of ``&v 1.0``, also after a tag), or ""."""
+        text = self.text
+        position = int(node.start_mark.index) + self.offset
+        while position < len(text) and text[position] in "&!":
+            token_start = position
+            while position < len(text) and text[position] not in " \t\r\n":
+                position += 1
+            if text[token_start] == "&":
+                return text[token_start + 1 : position]
+            while position < len(text) and text[position] in " \t\r\n":
+                position += 1
+        return ""
+
 
 def decode(data: bytes, shown: str) -> str:
     try:

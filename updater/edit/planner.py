@@ -215,6 +215,7 @@ def _plan(
                     matched.add(change)
                     if _plan_site(file_plan, _held(item, change, owners), change, resolve_digest):
                         changed.add(change)
+        _refuse_shared_anchors(file_plan, found, here)
         missing = [
             change
             for change in gaining
@@ -240,6 +241,33 @@ def _plan(
         up_to_date=tuple(c for c in changes if c in matched and c not in changed),
         skipped=tuple(skipped),
     )
+
+
+def _refuse_shared_anchors(
+    file_plan: _FilePlan, found: Sequence[Site | Skipped], changes: Sequence[Change]
+) -> None:
+    """An anchored value is written once, at its anchor, so every alias of it moves too:
+    refused when an alias is a field of an image no change names (``tag: *v`` of another
+    repository), which would deploy a version nobody asked for."""
+    for item in found:
+        if not isinstance(item, Site) or any(item.answers_to(c) for c in changes):
+            continue
+        for role, field in item.fields.items():
+            planned = file_plan.splices.get(id(field.node))
+            if role.startswith("_") or planned is None:
+                continue
+            anchor = file_plan.document.anchor(field.node)
+            if not anchor:
+                continue
+            record = planned[1]
+            raise EditError(
+                f"{record.yaml_path} is set at the anchor &{anchor}, which {field.path}"
+                f" ({item.image}, line {item.line}) reads too: setting it would change that"
+                " image as well; give one of them a value of its own, or set both;"
+                " nothing written",
+                file=record.file,
+                line=record.line,
+            )
 
 
 def _read(
