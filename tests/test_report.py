@@ -19,6 +19,7 @@ from updater.report import (
     proposal_images,
     pull_request_body,
     pull_request_title,
+    render_diff,
 )
 from updater.trailers import quote
 
@@ -184,3 +185,20 @@ def test_a_rename_shows_the_new_name_with_the_version(tmp_path: Path) -> None:
     assert "| `nginx` | `1.25` | `ghcr.io/acme/nginx 1.25` |" in pull_request_body(
         plan, base="main"
     )
+
+
+def test_the_coloured_diff_shows_controls_a_terminal_would_obey(tmp_path: Path) -> None:
+    """On a terminal a CR-only file's CRs (or a form feed, an escape in a file name)
+    would overwrite what was shown: escaped there; tabs and CRLF endings are layout."""
+    old = "a: 1\rimage: x:1\r"
+    new = "a: 1\rimage: x:2\r"
+    edits = (
+        FileEdit("cr\x1b[2J.yaml", old, new, ()),
+        FileEdit("crlf.yaml", "a:\t1\r\nb: 1\r\n", "a:\t1\r\nb: 2\r\n", ()),
+    )
+    shown = render_diff(Plan(tmp_path, (), edits=edits), color=True)
+    assert "\x1b[2J" not in shown and "+++ b/cr\\x1b[2J.yaml\n" in shown
+    assert "\x1b[31m-a: 1\\rimage: x:1\\r\n\\ No newline at end of file\x1b[0m\n" in shown
+    assert "\n a:\t1\r\n\x1b[31m-b: 1\r\x1b[0m\n" in shown
+    plain = render_diff(Plan(tmp_path, (), edits=edits))
+    assert "-a: 1\rimage: x:1\r\n\\ No newline at end of file\n" in plain  # applies as is

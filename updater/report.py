@@ -19,16 +19,36 @@ from updater.trailers import (
 )
 
 
+def _lines(text: str) -> list[str]:
+    """Lines as git and patch see them, ended by ``\n`` alone: ``str.splitlines`` also
+    ends one at a CR (a CR-only file), NEL or U+2028, so the diff would not apply."""
+    return _NEWLINE.findall(text)
+
+
+_NEWLINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+# Controls a terminal would obey inside a line of the file (a CR-only file's CRs, a
+# form feed): shown as escapes there; tabs and the line's own CRLF are the file's layout.
+_IN_LINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _on_terminal(line: str) -> str:
+    body, end = (line[:-2], "\r\n") if line.endswith("\r\n") else (line.rstrip("\n"), "")
+    end = end or line[len(body) :]
+    return _IN_LINE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), body) + end
+
+
 def render_diff(plan: Plan, *, color: bool = False) -> str:
     chunks: list[str] = []
     for edit in plan.edits:
         lines = difflib.unified_diff(
-            edit.old_text.splitlines(keepends=True),
-            edit.new_text.splitlines(keepends=True),
+            _lines(edit.old_text),
+            _lines(edit.new_text),
             fromfile=f"a/{one_line(edit.path)}",
             tofile=f"b/{one_line(edit.path)}",
         )
         for line in lines:
+            if color:
+                line = _on_terminal(line)
             if not line.endswith("\n"):
                 line += "\n\\ No newline at end of file\n"
             if color and line.startswith(("+", "-")) and not line.startswith(("+++", "---")):

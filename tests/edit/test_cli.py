@@ -275,3 +275,35 @@ def test_repo_text_is_escaped_in_an_error(tmp_path: Path) -> None:
     assert result.returncode == 3
     shown = "a\\x07\\x08\\x1b]0;owned\\x07.yaml"
     assert result.stderr == f"updater: error: {shown}:2: duplicate key 'image'\n"
+
+
+def test_dry_run_diff_splits_lines_as_git_does_and_applies(tmp_path: Path) -> None:
+    """Lines end at \\n only, as in git: a CR-only file is one line, not one "No newline
+    at end of file" per CR, and the printed diff applies to give what --write writes."""
+    text = "kind: Pod\rapiVersion: v1\rspec:\r  containers:\r  - image: ghcr.io/acme/api:1.4.2\r"
+    repo = make_repo(tmp_path / "repo", {"app.yaml": text})
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    dry = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "updater",
+            "set-image",
+            "--repo",
+            str(repo),
+            "ghcr.io/acme/api:1.5.0",
+        ],
+        capture_output=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count(b"\\ No newline at end of file") == 2
+    subprocess.run(["git", "-C", str(repo), "apply", "-"], input=dry.stdout, check=True)
+    applied = (repo / "app.yaml").read_bytes()
+    (repo / "app.yaml").write_bytes(text.encode("utf-8"))
+    assert (
+        updater("set-image", "--repo", str(repo), "--write", "ghcr.io/acme/api:1.5.0").returncode
+        == 0
+    )
+    assert applied == (repo / "app.yaml").read_bytes() == text.replace("1.4.2", "1.5.0").encode()
