@@ -90,6 +90,10 @@ def auth_environment(url: str, auth: HttpAuth | None) -> dict[str, str]:
         ("http.lowSpeedLimit", str(LOW_SPEED)),
         ("http.lowSpeedTime", str(LOW_SPEED_TIME)),
         ("http.followRedirects", "initial"),
+        # No hook of the user's (a global core.hooksPath, a checkout's .git/hooks) runs
+        # in the bot's clones and commits: one that fails (post-checkout, pre-push,
+        # reference-transaction) would fail the run, and --no-verify skips only two.
+        ("core.hooksPath", os.devnull),
     ]
     if auth is not None and auth.origin and url.startswith(("http://", "https://")):
         scheme, _, hostport = auth.origin.partition("://")

@@ -57,3 +57,35 @@ def test_push_clones_the_remote_named_not_git_dir(remote: Remote, other: Path) -
     assert 'newTag: "1.1.0"' in remote.show("apps/overlays/prod/kustomization.yaml")
     assert git("status", "--porcelain", cwd=other) == ""
     assert len(git("log", "--format=%H", cwd=other).split()) == 1
+
+
+@pytest.fixture
+def failing_hooks(tmp_path: Path, git_sandbox: Path) -> Path:
+    """The user's own hooks (a global core.hooksPath): each logs that it ran and fails."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    log = tmp_path / "hooks.log"
+    for name in ("post-checkout", "pre-push", "reference-transaction", "post-commit"):
+        hook = hooks / name
+        hook.write_text(f"#!/bin/sh\necho {name} >> '{log}'\nexit 1\n")
+        hook.chmod(0o755)
+    git("config", "--global", "core.hooksPath", str(hooks))
+    return log
+
+
+def test_the_user_s_hooks_run_in_no_git_process_of_the_bot(
+    tmp_path: Path, remote: Remote, failing_hooks: Path
+) -> None:
+    # The remote is the server: its receive-pack would read the global config too.
+    git("config", "core.hooksPath", str(remote.path / "hooks"), cwd=remote.path)
+    pushed = run_updater("set-image", "--repo", remote.url, "--push", "ghcr.io/acme/api:1.1.0")
+    assert pushed.returncode == 0, pushed.stderr
+    assert 'newTag: "1.1.0"' in remote.show("apps/overlays/prod/kustomization.yaml")
+    checkout = tmp_path / "checkout"
+    git("-c", "core.hooksPath=/dev/null", "clone", "-q", remote.url, str(checkout))
+    committed = run_updater(
+        "set-image", "--repo", str(checkout), "--commit", "ghcr.io/acme/api:1.2.0"
+    )
+    assert committed.returncode == 0, committed.stderr
+    assert git("status", "--porcelain", cwd=checkout) == ""
+    assert not failing_hooks.exists()

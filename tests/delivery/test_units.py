@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -49,9 +50,10 @@ def test_auth_environment_binds_a_helper_to_one_origin(monkeypatch: pytest.Monke
     auth = remote.HttpAuth("tok-1234", origin=remote.origin("https://github.com/acme/x.git"))
     monkeypatch.setenv("GIT_CONFIG_COUNT", "2")
     env = git.auth_environment("https://github.com/acme/config.git", auth)
-    keys = {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"] for i in range(2, 7)}
-    assert env["GIT_CONFIG_COUNT"] == "7"  # appended after the caller's own two
+    keys = {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"] for i in range(2, 8)}
+    assert env["GIT_CONFIG_COUNT"] == "8"  # appended after the caller's own two
     assert keys["http.followRedirects"] == "initial"
+    assert keys["core.hooksPath"] == os.devnull  # no hook of the user's runs
     assert keys["http.lowSpeedTime"] and keys["http.lowSpeedLimit"]
     assert keys["credential.helper"].startswith("!")  # ours, after an empty reset
     assert env["UPDATER_GIT_PROTOCOL"] == "https"
