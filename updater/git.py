@@ -32,7 +32,7 @@ from pathlib import Path
 
 from updater import deadline
 from updater.errors import DeliveryError, UsageError
-from updater.remote import HttpAuth, Redactor, is_remote_url, redact_url
+from updater.remote import HttpAuth, Redactor, is_http_url, is_remote_url, origin, redact_url
 
 BOT_NAME = "gitops-updater"
 BOT_EMAIL = "gitops-updater@users.noreply.github.com"
@@ -489,7 +489,9 @@ def clone(
             None, args, env=auth_environment(url, auth), redact=redact, check=False
         )
         if status != 0:
-            raise GitError(redact(f"cannot clone {redact_url(url)}: {_clone_reason(err, branch)}"))
+            bound = auth.origin if auth is not None and is_http_url(url) else ""
+            reason = _clone_reason(err, branch, bound=bound)
+            raise GitError(redact(f"cannot clone {redact_url(url)}: {reason}"))
         if paths:
             patterns = _with_link_targets(checkout, [p.strip("/") for p in paths])
             kinds = checkout.git("ls-tree", "HEAD", "--", *patterns).splitlines()
@@ -543,11 +545,24 @@ def _with_link_targets(checkout: Checkout, patterns: list[str]) -> list[str]:
     return wanted
 
 
-def _clone_reason(stderr: str, branch: str | None) -> str:
+def _clone_reason(stderr: str, branch: str | None, *, bound: str) -> str:
+    """Why a clone failed; ``bound``: the origin a credential was bound to, if any, so a
+    refusal there is of that credential, not of a missing one."""
     text = stderr.lower()
     if branch and ("remote branch" in text and "not found" in text):
         return f"branch {branch!r} not found on the remote"
     if "authentication failed" in text or "could not read username" in text or " 401" in text:
+        asked = re.search(r" for '(?P<url>[^']+)'", stderr)  # the URL git authenticated to
+        if bound and (asked is None or origin(asked["url"]) == bound):
+            return (
+                "authentication failed: the credentials sent to this host were rejected"
+                " (check the token, its user name and its access to the repository)"
+            )
+        if bound:  # git was sent elsewhere: the helper answers only for the bound origin
+            return (
+                "authentication failed: git asked for the credentials of another host (a"
+                " redirect, or a url.<base>.insteadOf in your git config); none were sent"
+            )
         return (
             "authentication failed (a forge token goes only to its forge's host: set"
             " GITHUB_TOKEN/GITLAB_TOKEN, or name this host with --token-env VAR and --forge)"

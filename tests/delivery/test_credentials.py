@@ -117,6 +117,34 @@ def test_missing_or_wrong_token(
     assert len(remote.log()) == 1
 
 
+@pytest.mark.parametrize(
+    ("given", "env"),
+    [
+        ("url", {}),
+        ("variable", {"UPDATER_REPO_CREDENTIALS": "deploy:wrong-secret-value"}),
+        ("token-env", {"DEPLOY_TOKEN": "wrong-secret-value"}),
+    ],
+)
+def test_rejected_credentials_are_named_as_rejected(
+    git_http: GitHttpServer, http_remote: tuple[Remote, str], given: str, env: dict[str, str]
+) -> None:
+    """Credentials were sent to this host and refused: the advice is to check them, not
+    to set GITHUB_TOKEN or name the host (which the command line did)."""
+    remote, url = http_remote
+    repo = url.replace("http://", "http://deploy:wrong-secret-value@") if given == "url" else url
+    extra = ["--forge", "github", "--token-env", "DEPLOY_TOKEN"] if given == "token-env" else []
+    result = run_updater(
+        "set-image", "--repo", repo, "--push", *extra, "ghcr.io/acme/api:1.1.0", env=env
+    )
+    assert result.returncode == 5
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1, line
+    assert "authentication failed: the credentials sent to this host were rejected" in line
+    assert "GITHUB_TOKEN" not in line and "wrong-secret-value" not in line
+    assert any(r.authorization for r in git_http.requests)
+    assert len(remote.log()) == 1
+
+
 def test_credentials_in_the_url_are_used_and_redacted(
     git_http: GitHttpServer, http_remote: tuple[Remote, str]
 ) -> None:

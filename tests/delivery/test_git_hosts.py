@@ -252,3 +252,23 @@ def test_a_token_echoed_by_a_hook_never_reaches_the_output(
         assert "rejected: bad credentials ***" in result.stderr
         assert TOKEN not in result.stdout + result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_insteadof_to_another_host_carries_no_credential(
+    git_http: GitHttpServer, other_host: GitHttpServer, git_sandbox: Path
+) -> None:
+    """The user's git config rewrites the --repo URL to another host: git asks that host
+    for credentials, the helper gives none, and the message says why."""
+    target = Remote(other_host.root / "acme" / "config.git", SEED)
+    git("config", "--global", f"url.{other_host.url}/.insteadOf", f"{git_http.url}/")
+    result = run_updater(
+        "set-image", "--repo", f"{git_http.url}/acme/config.git", "--push",
+        "--forge", "github", "--token-env", "DEPLOY_TOKEN", "ghcr.io/acme/api:1.1.0",
+        env={"DEPLOY_TOKEN": TOKEN},
+    )  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "credentials of another host" in line, line
+    assert "insteadOf" in line and TOKEN not in line
+    assert other_host.requests and not carried_token(other_host)
+    assert not git_http.requests and len(target.log()) == 1
