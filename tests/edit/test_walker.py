@@ -183,9 +183,11 @@ def test_path_escapes_are_refused(repo: Path, tmp_path: Path) -> None:
     (tmp_path / "outside" / "d.yaml").write_text(DEPLOYMENT)
     (repo / "out").symlink_to(tmp_path / "outside")
     before = snapshot(tmp_path)
-    for given in ("../outside", str(tmp_path / "outside"), "out", "base/../../outside/d.yaml"):
+    # as spelled outside the repo: bad input (2); a repo's own symlink leading out: 3
+    for given, code in (("../outside", 2), (str(tmp_path / "outside"), 2), ("out", 3),
+                        ("base/../../outside/d.yaml", 2), ("out/d.yaml", 3)):  # fmt: skip
         result = cli("set-image", "--repo", str(repo), "--path", given, "--write", f"{IMAGE}:2")
-        one_line_error(result, 3, f"--path {given}: leaves the repository")
+        one_line_error(result, code, f"--path {given}: leaves the repository")
     assert snapshot(tmp_path) == before
 
 
@@ -325,3 +327,16 @@ def test_a_100_mb_yaml_file_takes_little_memory(repo: Path) -> None:
     assert status == 3, f"exit {status}: {stderr}"
     assert "huge.yaml: larger than the 10 MiB limit" in stderr
     assert peak < 200, f"set-image took {peak} MiB"
+
+
+def test_a_submodule_is_another_repository(repo: Path) -> None:
+    """Its files are not this repository's: a commit here cannot change them (and --push
+    would leave them out), so the walk passes over it and says so."""
+    vendored = repo / "vendor" / "charts"
+    vendored.mkdir(parents=True)
+    (vendored / "deployment.yaml").write_text(DEPLOYMENT)
+    (vendored / ".git").write_text("gitdir: ../../.git/modules/charts\n")
+    result = cli("scan", "--repo", str(repo), "--skipped")
+    assert result.returncode == 0, result.stderr
+    assert "vendor/charts/deployment.yaml" not in result.stdout
+    assert "vendor/charts/" in result.stdout and "another git repository" in result.stdout

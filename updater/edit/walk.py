@@ -51,6 +51,9 @@ SKIPPED_FILE_REASONS = {
     ".pre-commit-config.yaml": "pre-commit configuration, not deployed configuration",
 }
 CI_FILE = "CI file, not deployed configuration"
+# A submodule (or a repository cloned inside this one): its files are another
+# repository's, which a commit here cannot change.
+NESTED_REPOSITORY = "another git repository (a submodule): its files are not this repository's"
 CHART_TEMPLATES = "Helm chart templates (Go templates, not YAML to edit)"
 GO_TEMPLATE = "Go template, not YAML to edit"
 
@@ -166,6 +169,10 @@ def _relative(base: Path, real_root: Path, path: Path) -> str:
 def _start(base: Path, real_root: Path, given: str) -> tuple[Path, str, bool]:
     """(where to start, its path relative to the repo, is it one file) for a --path."""
     path = Path(os.path.normpath(base / given))  # base / an absolute path is that path
+    if not path.is_relative_to(base) and not path.is_relative_to(real_root):
+        # as spelled, outside --repo: the input is wrong (a path inside that resolves
+        # outside, through a symlink of the repo's, is the repo's content: refused below)
+        raise UsageError(f"--path {given}: leaves the repository")
     try:
         link = os.lstat(path)
     except OSError:
@@ -237,6 +244,8 @@ def _walk(
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 reason = dir_skip_reason(entry.name, names)
+                if reason is None and os.path.lexists(os.path.join(entry.path, ".git")):
+                    reason = NESTED_REPOSITORY
                 if reason is None:
                     subdirectories.append((entry.path, f"{relative}{entry.name}/", False))
                 elif reason:
