@@ -66,11 +66,12 @@ def split_domain(name: str) -> tuple[str, str]:
     """Split a name into (normalised domain, path) the way Docker does.
 
     The first component is a registry host when it contains ``.`` or ``:``, is
-    ``localhost``, or has an uppercase letter (which no path component may have).
+    ``localhost``, or has an uppercase letter (which no path component may have). The
+    host is lower-cased: ``GHCR.io/acme/api`` is ``ghcr.io/acme/api``.
     """
     first, sep, rest = name.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
-        domain, path = first, rest
+        domain, path = first.lower(), rest  # host names are not case sensitive (RFC 4343)
     else:
         domain, path = DOCKER_HUB, name
     if domain in _HUB_ALIASES:

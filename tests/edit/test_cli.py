@@ -307,3 +307,13 @@ def test_dry_run_diff_splits_lines_as_git_does_and_applies(tmp_path: Path) -> No
         == 0
     )
     assert applied == (repo / "app.yaml").read_bytes() == text.replace("1.4.2", "1.5.0").encode()
+
+
+def test_a_host_spelled_in_capitals_is_the_same_registry(tmp_path: Path) -> None:
+    """``GHCR.io/acme/api`` in a file is ``ghcr.io/acme/api``: it is set, and keeps its
+    spelling."""
+    pod = "kind: Pod\nspec:\n  containers:\n    - name: a\n      image: GHCR.io/acme/api:1.4.2\n"
+    make_repo(tmp_path, {"pod.yaml": pod})
+    result = updater("set-image", "--repo", str(tmp_path), "--write", "ghcr.io/acme/api:1.5.0")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "pod.yaml").read_text() == pod.replace("1.4.2", "1.5.0")

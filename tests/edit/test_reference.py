@@ -59,7 +59,7 @@ DIGEST = "sha256:" + "0123456789abcdef" * 4
             "Registry.Example.com/app",
             "1",
             None,
-            "Registry.Example.com/app",
+            "registry.example.com/app",  # the name keeps its spelling; the host is one
         ),
         ("quay.io/a/b:" + "t" * 128, "quay.io/a/b", "t" * 128, None, "quay.io/a/b"),
     ],
@@ -111,6 +111,11 @@ def test_normalisation_and_familiar_names() -> None:
     assert familiar_name("docker.io/bitnami/redis") == "bitnami/redis"
     assert familiar_name("ghcr.io/acme/app") == "ghcr.io/acme/app"
     assert normalise_name("ghcr.io/acme/app") != normalise_name("ghcr.io/acme/app-worker")
+    # a host is not case sensitive; a repository path is (and must be lower case)
+    assert normalise_name("GHCR.io/acme/app") == "ghcr.io/acme/app"
+    assert normalise_name("Docker.IO/library/nginx") == "docker.io/library/nginx"
+    assert normalise_name("Index.Docker.io/nginx") == "docker.io/library/nginx"
+    assert normalise_name("REGISTRY.local:5000/app") == "registry.local:5000/app"
 
 
 @pytest.mark.parametrize(
