@@ -317,3 +317,26 @@ def test_a_host_spelled_in_capitals_is_the_same_registry(tmp_path: Path) -> None
     result = updater("set-image", "--repo", str(tmp_path), "--write", "ghcr.io/acme/api:1.5.0")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "pod.yaml").read_text() == pod.replace("1.4.2", "1.5.0")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "note"),
+    [
+        ("kustomization.yaml", "images:\n  - name: ghcr.io/acme/api\n    newTag:\n      a: b\n",
+         "kustomization.yaml:4: newTag is a mapping: ghcr.io/acme/api"),
+        ("pod.yaml", "kind: Pod\nspec:\n  containers:\n    - name: a\n      image: >-\n"
+         "        ghcr.io/acme/api:1.0\n", "pod.yaml:5: block scalar: ghcr.io/acme/api:1.0"),
+    ],
+)  # fmt: skip
+def test_referenced_nowhere_says_what_was_left_alone(
+    tmp_path: Path, name: str, text: str, note: str
+) -> None:
+    """A reference passed over is named in the error, so "nowhere" is not the whole
+    story; a newTag that is a mapping is left alone, not given a second newTag."""
+    make_repo(tmp_path, {name: text})
+    result = updater("set-image", "--repo", str(tmp_path), "--write", "ghcr.io/acme/api:1.5.0")
+    assert result.returncode == 4, result.stderr
+    assert f"referenced nowhere; left alone: {note} (run" in result.stderr
+    assert (tmp_path / name).read_text() == text
+    scan = updater("scan", "--repo", str(tmp_path), "--skipped")
+    assert note.split(": ", 1)[1] in scan.stdout

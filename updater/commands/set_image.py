@@ -17,7 +17,7 @@ from updater.edit.planner import plan
 from updater.errors import NoMatchError, UsageError
 from updater.output import show_result
 from updater.reference import Change, InvalidReference, parse_change
-from updater.report import plan_json
+from updater.report import one_line, plan_json
 from updater.trailers import SET_IMAGE
 
 
@@ -79,10 +79,24 @@ def make_planner(
         if result.unmatched and not allow_no_match:
             names = ", ".join(str(c) for c in result.unmatched)
             where = f" under {', '.join(paths)}" if paths else ""
-            raise NoMatchError(f"{names}: image referenced nowhere{where} ({advice})")
+            left = _left_alone(result)
+            raise NoMatchError(f"{names}: image referenced nowhere{where}{left} ({advice})")
         return result
 
     return make_plan
+
+
+def _left_alone(result: Plan) -> str:
+    """The references to an unmatched image that were passed over, and why: "nowhere"
+    alone would hide a block scalar or a newTag that is a mapping."""
+    from updater.reference import familiar_name
+
+    names = {n for c in result.unmatched for n in (c.repository, familiar_name(c.repository))}
+    notes = [note for note in result.skipped if any(name in note for name in names)]
+    if not notes:
+        return ""
+    more = f" and {len(notes) - 2} more" if len(notes) > 2 else ""
+    return f"; left alone: {'; '.join(one_line(n) for n in notes[:2])}{more}"
 
 
 def run(request: SetImageRequest) -> int:

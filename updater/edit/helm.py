@@ -144,7 +144,9 @@ def _mapping_sites(context: _Context, mapping: MappingNode, path: str) -> Iterat
         yield _split_site(context, mapping, path, "image", own, keys)
     elif is_scalar(image) and is_string(image) and image.value and "image" in own:
         if is_block_scalar(image):
-            yield Skipped(context.document.path, line_of(image), "", "block scalar")
+            yield Skipped(
+                context.document.path, line_of(image), image.value.strip(), "block scalar"
+            )
         else:
             yield ref_site(
                 file=context.document.path, kind="helm", path=join(path, "image"), node=image

@@ -81,6 +81,11 @@ def entry_site(document: Document, entry: MappingNode, path: str) -> Site | Skip
     name = scalar(entry, "name")
     if name is None:
         return None
+    for key in ("newName", "newTag", "digest"):
+        value = get(entry, key)
+        if value is not None and not is_scalar(value):  # not a value the bot may replace
+            shape = "a list" if is_sequence(value) else "a mapping"
+            return Skipped(document.path, line_of(value), name.value, f"{key} is {shape}")
     new_name = scalar(entry, "newName")
     new_tag = scalar(entry, "newTag")
     digest = scalar(entry, "digest")

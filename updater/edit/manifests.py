@@ -97,5 +97,5 @@ def images(
 def image_site(document: Document, node: ScalarNode, path: str, kind: str) -> Site | Skipped:
     """An ``image: REF`` string as a site (a block scalar is left alone)."""
     if is_block_scalar(node):
-        return Skipped(document.path, line_of(node), "", "block scalar")
+        return Skipped(document.path, line_of(node), node.value.strip(), "block scalar")
     return ref_site(file=document.path, kind=kind, path=path, node=node)

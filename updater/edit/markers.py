@@ -90,7 +90,7 @@ def _site(
     document: Document, marker: Marker, node: ScalarNode, name: str, path: str
 ) -> Site | Skipped:
     if is_block_scalar(node):
-        return Skipped(document.path, marker.line, "", "block scalar")
+        return Skipped(document.path, marker.line, node.value.strip(), "block scalar")
     if marker.role == "ref":
         found = ref_site(file=document.path, kind="marker", path=path, node=node)
         return (
