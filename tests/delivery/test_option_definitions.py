@@ -5,8 +5,10 @@ made from it."""
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 
 import click
+from click.testing import CliRunner
 
 from updater.ci.settings import Settings
 from updater.cli import cli, pop_delivery
@@ -66,3 +68,14 @@ def test_pop_delivery_keeps_a_given_false_and_drops_what_was_not_given() -> None
     kwargs = {"draft": False, "labels": (), "branch": None, "signoff": True, "other": 1}
     assert pop_delivery(kwargs) == {"draft": False, "signoff": True}
     assert kwargs == {"other": 1}
+
+
+def test_an_empty_text_option_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    """``--branch ''`` (a CI variable that was not set) is a mistake, not "the default"."""
+    for flag in (name for name, f in FLAGS.items() if f.kind == "str" and not f.choices):
+        option = FLAGS[flag].name
+        result = CliRunner().invoke(
+            cli, ["set-image", "--repo", str(tmp_path), option, " ", "--push", "ghcr.io/a/b:1"]
+        )
+        assert result.exit_code == 2, (option, result.output)
+        assert f"{option}: must not be empty" in result.output

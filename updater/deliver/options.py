@@ -183,6 +183,13 @@ class DeliveryOptions:
                 values[key] = join_labels(tuple(values[key]))
         sources = dict(values.get("sources") or {})
         where = {name: sources.get(name) or flag.name for name, flag in FLAGS.items()}
+        for name, flag in FLAGS.items():
+            if (
+                flag.kind == "str"
+                and isinstance(values.get(name), str)
+                and not values[name].strip()
+            ):
+                raise UsageError(f"{where[name]}: must not be empty")
         if values.get("max_retries", 0) < 0:
             raise UsageError(f"{where['max_retries']}: must be >= 0")
         if values.get("merge_method", "merge") not in MERGE_METHODS:
