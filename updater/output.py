@@ -16,7 +16,7 @@ from typing import IO, Protocol
 import click
 
 from updater.deliver.model import DeliveryResult
-from updater.report import render_diff, summary
+from updater.report import one_line, render_diff, summary
 
 
 class Verification(Protocol):
@@ -53,5 +53,7 @@ def show_result(
     for line in (summary(result.plan), result.describe()):
         if line:
             click.echo(line, err=True)
+    for source in result.ignored:
+        click.echo(f"updater: note: {one_line(source)}: not used by --{result.mode}", err=True)
     if not result.plan.changed:
         click.echo(nothing, err=True)

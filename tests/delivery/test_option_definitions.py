@@ -4,6 +4,7 @@ made from it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from pathlib import Path
 
@@ -79,3 +80,28 @@ def test_an_empty_text_option_is_refused_before_anything_runs(tmp_path: Path) ->
         )
         assert result.exit_code == 2, (option, result.output)
         assert f"{option}: must not be empty" in result.output
+
+
+def test_an_option_the_mode_does_not_use_is_said_not_dropped(tmp_path: Path) -> None:
+    from updater.deliver.options import ignored
+
+    (tmp_path / "kustomization.yaml").write_text(
+        "images:\n  - name: ghcr.io/a/b\n    newTag: '1'\n"
+    )
+    args = ["set-image", "--repo", str(tmp_path), "--label", "deploy", "--skip-ci"]
+    text = CliRunner().invoke(cli, [*args, "ghcr.io/a/b:2"])
+    assert text.exit_code == 0, text.output
+    assert "updater: note: --skip-ci: not used by --dry-run" in text.stderr
+    assert "updater: note: --label: not used by --dry-run" in text.stderr
+    report = CliRunner().invoke(cli, [*args, "--json", "ghcr.io/a/b:2"])
+    assert json.loads(report.stdout)["delivery"]["ignored_options"] == ["--skip-ci", "--label"]
+    given = DeliveryOptions.from_mapping(
+        {
+            "labels": ("deploy",),
+            "message": "x",
+            "sources": {"message": "c.yaml:3: delivery.message"},
+        }
+    )
+    assert ignored(given, "pull-request") == ()
+    assert ignored(given, "push") == ("--label",)
+    assert ignored(given, "write") == ("c.yaml:3: delivery.message", "--label")

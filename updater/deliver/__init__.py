@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
+from dataclasses import replace
 
 from updater import remote
 from updater.deliver.branch import BOT_BRANCH_PREFIX, bot_branch
@@ -23,7 +24,7 @@ from updater.deliver.model import (
     TriggerOf,
     as_mode,
 )
-from updater.deliver.options import DeliveryOptions
+from updater.deliver.options import DeliveryOptions, ignored
 from updater.errors import UsageError
 from updater.trailers import run_id
 
@@ -70,7 +71,8 @@ def deliver(request: DeliveryRequest, make_plan: MakePlan) -> DeliveryResult:
         from updater.deliver.commits import check_parts
 
         check_parts(job)
-    return _runner(request.mode)(job)
+    result = _runner(request.mode)(job)
+    return replace(result, ignored=ignored(options, request.mode))
 
 
 def _runner(mode: str) -> Callable[[Job], DeliveryResult]:

@@ -51,6 +51,7 @@ class DeliveryResult:
     attempts: int = 0  # push attempts (>1 after races)
     superseded: tuple[str, ...] = ()  # URLs of PRs/MRs closed as superseded
     left_alone: tuple[str, ...] = ()  # URLs of PRs/MRs seen but not the bot's own
+    ignored: tuple[str, ...] = ()  # options given that this mode does not use (their sources)
 
     def describe(self) -> str:
         """One line for people about what delivery did ("" for dry-run and write)."""
@@ -89,6 +90,7 @@ class DeliveryResult:
             "pull_request_action": self.pull_request_action,
             "superseded": list(self.superseded),
             "left_alone": list(self.left_alone),
+            "ignored_options": list(self.ignored),
         }
 
 

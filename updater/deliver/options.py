@@ -203,6 +203,31 @@ FLAGS: dict[str, Flag] = {
 }
 
 
+# The options a mode does not use (the others, such as --branch or --token-env, also
+# serve the clone of a URL --repo in every mode).
+_COMMITTING = ("commit", "push", "pull-request")
+USED_BY: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("author", "committer", "message", "skip_ci", "signoff"), _COMMITTING),
+    "max_retries": ("push", "pull-request"),
+    **dict.fromkeys(
+        ("project", "labels", "reviewers", "assignees", "draft", "auto_merge", "merge_method",
+         "close_superseded"),
+        ("pull-request",),
+    ),
+}  # fmt: skip
+
+
+def ignored(options: DeliveryOptions, mode: str) -> tuple[str, ...]:
+    """Where each option given that ``mode`` does not use came from (its flag, or the
+    config's FILE:LINE): a ``--label`` with ``--push`` is said, not silently dropped."""
+    defaults = DeliveryOptions()
+    return tuple(
+        options.where(name)
+        for name, modes in USED_BY.items()
+        if mode not in modes and getattr(options, name) != getattr(defaults, name)
+    )
+
+
 def join_labels(values: Sequence[str]) -> tuple[str, ...]:
     """Repeated and comma-separated values as one list, in order, without duplicates."""
     out: list[str] = []
