@@ -340,3 +340,12 @@ def test_referenced_nowhere_says_what_was_left_alone(
     assert (tmp_path / name).read_text() == text
     scan = updater("scan", "--repo", str(tmp_path), "--skipped")
     assert note.split(": ", 1)[1] in scan.stdout
+
+
+def test_left_alone_names_only_that_image(tmp_path: Path) -> None:
+    """A skipped ``ghcr.io/acme/api-worker`` is not a reference to ``ghcr.io/acme/api``."""
+    pod = "kind: Pod\nspec:\n  containers:\n    - name: a\n      image: >-\n"
+    make_repo(tmp_path, {"pod.yaml": pod + "        ghcr.io/acme/api-worker:1.0\n"})
+    result = updater("set-image", "--repo", str(tmp_path), "--write", "ghcr.io/acme/api:1.5.0")
+    assert result.returncode == 4, result.stderr
+    assert "left alone" not in result.stderr

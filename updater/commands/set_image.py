@@ -89,10 +89,14 @@ def make_planner(
 def _left_alone(result: Plan) -> str:
     """The references to an unmatched image that were passed over, and why: "nowhere"
     alone would hide a block scalar or a newTag that is a mapping."""
+    import re
+
     from updater.reference import familiar_name
 
     names = {n for c in result.unmatched for n in (c.repository, familiar_name(c.repository))}
-    notes = [note for note in result.skipped if any(name in note for name in names)]
+    # the name as a whole reference (``nginx`` must not find ``nginx-exporter``)
+    spelled = re.compile(rf"(?<![\w./-])(?:{'|'.join(map(re.escape, sorted(names)))})(?=$|[:@\s])")
+    notes = [note for note in result.skipped if spelled.search(note)]
     if not notes:
         return ""
     more = f" and {len(notes) - 2} more" if len(notes) > 2 else ""
